@@ -1,0 +1,152 @@
+//! The glue between the `#[handler]` expansion and the generated bindings.
+
+use std::future::Future;
+use std::pin::pin;
+use std::task::{Poll, Waker};
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::{Context, Error};
+
+#[cfg(target_family = "wasm")]
+pub use crate::bindings::wasmfn::handler::types::{
+    Context as WitContext, FunctionError as WitError,
+};
+#[cfg(target_family = "wasm")]
+pub use crate::bindings::Guest;
+
+/// Decodes the event, calls the handler and encodes its result.
+pub fn call<E, R, Er, F>(event: &[u8], ctx: Context, f: F) -> Result<Vec<u8>, Error>
+where
+    E: DeserializeOwned,
+    R: Serialize,
+    Er: Into<Error>,
+    F: FnOnce(E, Context) -> Result<R, Er>,
+{
+    let event: E = serde_json::from_slice(event).map_err(|e| {
+        Error::new(
+            "Runtime.UnmarshalError",
+            format!(
+                "the event does not match the handler's event type `{}`: {e}",
+                std::any::type_name::<E>()
+            ),
+        )
+    })?;
+    let response = f(event, ctx).map_err(Into::into)?;
+    serde_json::to_vec(&response).map_err(|e| {
+        Error::new(
+            "Runtime.MarshalError",
+            format!("the handler's response cannot be serialized to JSON: {e}"),
+        )
+    })
+}
+
+/// Drives a future to completion on the current (only) thread.
+///
+/// Guest I/O through WASI 0.2 is blocking, so a handler's futures are ready
+/// whenever polled; this loop never needs a reactor.
+pub fn block_on<F: Future>(future: F) -> F::Output {
+    let mut future = pin!(future);
+    let mut cx = std::task::Context::from_waker(Waker::noop());
+    loop {
+        if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+            return output;
+        }
+    }
+}
+
+/// Runs the handler for one event (the body of the `handle` export).
+#[cfg(target_family = "wasm")]
+pub fn handle<E, R, Er, F>(event: Vec<u8>, ctx: WitContext, f: F) -> Result<Vec<u8>, WitError>
+where
+    E: DeserializeOwned,
+    R: Serialize,
+    Er: Into<Error>,
+    F: FnOnce(E, Context) -> Result<R, Er>,
+{
+    install_panic_hook();
+    call(&event, Context::from(ctx), f).map_err(Error::into_wit)
+}
+
+/// Runs the init function (the body of the `init` export).
+#[cfg(target_family = "wasm")]
+pub fn init<Er, F>(f: F) -> Result<(), WitError>
+where
+    Er: Into<Error>,
+    F: FnOnce() -> Result<(), Er>,
+{
+    install_panic_hook();
+    f().map_err(|e| e.into().into_wit())
+}
+
+/// The `init` of a handler without one.
+pub fn no_init() -> Result<(), Error> {
+    Ok(())
+}
+
+/// Reports panics to the host before the guest aborts, so that the caller
+/// sees the panic message instead of a bare `unreachable` trap.
+#[cfg(target_family = "wasm")]
+fn install_panic_hook() {
+    use std::sync::Once;
+    static HOOK: Once = Once::new();
+    HOOK.call_once(|| {
+        let default = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            default(info);
+            let message = if let Some(s) = info.payload().downcast_ref::<&str>() {
+                (*s).to_string()
+            } else if let Some(s) = info.payload().downcast_ref::<String>() {
+                s.clone()
+            } else {
+                "Box<dyn Any>".to_string()
+            };
+            let location = info
+                .location()
+                .map(|l| format!("{}:{}:{}", l.file(), l.line(), l.column()))
+                .unwrap_or_default();
+            crate::bindings::wasmfn::handler::runtime::report_fatal(&WitError {
+                error_type: "Runtime.Unhandled".to_string(),
+                error_message: format!("Lambda panicked: {message}"),
+                stack_trace: if location.is_empty() {
+                    Vec::new()
+                } else {
+                    vec![format!("at {location}")]
+                },
+            });
+        }));
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn call_decodes_runs_and_encodes() {
+        let out = call(
+            br#"{"n": 2}"#,
+            Context::for_test("t"),
+            |e: serde_json::Value, _| Ok::<_, Error>(e["n"].as_i64().unwrap() * 21),
+        )
+        .unwrap();
+        assert_eq!(out, b"42");
+    }
+
+    #[test]
+    fn a_bad_event_is_an_unmarshal_error() {
+        let err = call(
+            b"[1]",
+            Context::for_test("t"),
+            |e: std::collections::HashMap<String, u8>, _| Ok::<_, Error>(e.len()),
+        )
+        .unwrap_err();
+        assert_eq!(err.error_type(), "Runtime.UnmarshalError");
+    }
+
+    #[test]
+    fn block_on_runs_ready_futures() {
+        assert_eq!(block_on(async { 7 }), 7);
+    }
+}

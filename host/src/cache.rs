@@ -1,0 +1,179 @@
+//! The on-disk cache of precompiled components.
+//!
+//! Cranelift takes ~100 ms per function; loading its output back takes tens
+//! of microseconds because `Component::deserialize_file` maps the file into
+//! memory. So each component is compiled at most once per engine
+//! configuration, ever, and every later load — in this process or the next —
+//! is a cache hit.
+//!
+//! The key is the SHA-256 of the component's bytes together with wasmtime's
+//! `precompile_compatibility_hash`, which covers the wasmtime version, the
+//! target CPU's features and every engine setting that changes generated code.
+//! A stale or foreign artifact therefore never matches; it is simply not used.
+
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use sha2::{Digest, Sha256};
+use wasmtime::component::Component;
+use wasmtime::Engine;
+
+use crate::error::LoadError;
+
+/// Where a loaded component came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArtifactSource {
+    /// Loaded from a precompiled artifact: no Cranelift ran.
+    Cache,
+    /// Compiled now (and written to the cache for next time).
+    Compiled,
+}
+
+/// What loading a component cost.
+#[derive(Debug, Clone)]
+pub struct LoadStats {
+    /// Cache hit or compile.
+    pub source: ArtifactSource,
+    /// Time spent compiling (zero on a hit).
+    pub compile: Duration,
+    /// Time spent mapping the artifact.
+    pub load: Duration,
+    /// The artifact's path.
+    pub artifact: PathBuf,
+}
+
+/// A directory of `.cwasm` artifacts.
+#[derive(Debug, Clone)]
+pub struct ArtifactCache {
+    dir: PathBuf,
+}
+
+impl ArtifactCache {
+    /// A cache rooted at `dir` (created on first write).
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        ArtifactCache { dir: dir.into() }
+    }
+
+    /// The per-user default: `$XDG_CACHE_HOME/wasmfn`, else
+    /// `$HOME/.cache/wasmfn`, else a directory under the system temp dir.
+    pub fn default_dir() -> PathBuf {
+        if let Some(xdg) = std::env::var_os("XDG_CACHE_HOME").filter(|v| !v.is_empty()) {
+            return PathBuf::from(xdg).join("wasmfn");
+        }
+        if let Some(home) = std::env::var_os("HOME").filter(|v| !v.is_empty()) {
+            return PathBuf::from(home).join(".cache").join("wasmfn");
+        }
+        std::env::temp_dir().join("wasmfn-cache")
+    }
+
+    /// The cache directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The artifact path for `wasm` under `engine`.
+    pub fn artifact_path(&self, engine: &Engine, wasm: &[u8]) -> PathBuf {
+        let module = Sha256::digest(wasm);
+        let mut engine_hash = ShaHasher(Sha256::new());
+        engine
+            .precompile_compatibility_hash()
+            .hash(&mut engine_hash);
+        let engine_hash = engine_hash.0.finalize();
+        self.dir.join(format!(
+            "{}-{}.cwasm",
+            hex(&module[..16]),
+            hex(&engine_hash[..8])
+        ))
+    }
+
+    /// Returns the artifact for `wasm` if it is cached, otherwise compiles it
+    /// with `compile` (which reports progress however the caller likes) and
+    /// caches the result.
+    pub fn load_or_compile(
+        &self,
+        engine: &Engine,
+        path: &Path,
+        wasm: &[u8],
+        compile: impl FnOnce(&[u8]) -> Result<Vec<u8>, LoadError>,
+    ) -> Result<(Component, LoadStats), LoadError> {
+        let artifact = self.artifact_path(engine, wasm);
+        if artifact.exists() {
+            let start = Instant::now();
+            // SAFETY: the file was written by `precompile_component` of an
+            // engine with the same compatibility hash (it is in the name),
+            // into a directory only this cache writes, by an atomic rename.
+            match unsafe { Component::deserialize_file(engine, &artifact) } {
+                Ok(component) => {
+                    return Ok((
+                        component,
+                        LoadStats {
+                            source: ArtifactSource::Cache,
+                            compile: Duration::ZERO,
+                            load: start.elapsed(),
+                            artifact,
+                        },
+                    ))
+                }
+                Err(e) => {
+                    // A truncated or foreign file: recompile over it.
+                    tracing::warn!("discarding unusable artifact {}: {e:#}", artifact.display());
+                }
+            }
+        }
+
+        let start = Instant::now();
+        let bytes = compile(wasm)?;
+        let compile_time = start.elapsed();
+        self.write_atomically(&artifact, &bytes)?;
+        let start = Instant::now();
+        // SAFETY: as above; we just wrote this file from our own engine.
+        let component = unsafe { Component::deserialize_file(engine, &artifact) }.map_err(|e| {
+            LoadError::Invalid {
+                path: path.to_owned(),
+                message: format!("{e:#}"),
+            }
+        })?;
+        Ok((
+            component,
+            LoadStats {
+                source: ArtifactSource::Compiled,
+                compile: compile_time,
+                load: start.elapsed(),
+                artifact,
+            },
+        ))
+    }
+
+    /// Writes `bytes` to `path` so that a concurrent reader sees either no
+    /// file or the whole file, never a prefix.
+    fn write_atomically(&self, path: &Path, bytes: &[u8]) -> Result<(), LoadError> {
+        let err = |message: String| LoadError::Cache {
+            dir: self.dir.clone(),
+            message,
+        };
+        std::fs::create_dir_all(&self.dir).map_err(|e| err(format!("cannot create it: {e}")))?;
+        let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
+        std::fs::write(&tmp, bytes).map_err(|e| err(format!("cannot write: {e}")))?;
+        std::fs::rename(&tmp, path).map_err(|e| err(format!("cannot rename: {e}")))?;
+        Ok(())
+    }
+}
+
+/// Feeds `Hash` output into SHA-256, so that the engine hash is stable across
+/// processes (std's `DefaultHasher` makes no such promise).
+struct ShaHasher(Sha256);
+
+impl Hasher for ShaHasher {
+    fn finish(&self) -> u64 {
+        // Never consulted: only the SHA-256 digest is read.
+        0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        self.0.update(bytes);
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

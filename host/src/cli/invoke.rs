@@ -1,0 +1,133 @@
+//! `wasmfn invoke`: one invocation, printed the way Lambda users read it.
+
+use std::io::{Read, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{bail, Context as _};
+use clap::Args;
+use wasmfn::{ArtifactSource, Host, InvokeRequest};
+
+use super::Cli;
+
+/// Arguments of `wasmfn invoke`.
+#[derive(Debug, Args)]
+pub struct InvokeArgs {
+    /// A `.wasm` component, or the name of a function in the manifest.
+    function: String,
+
+    /// The event JSON: a file, or `-` for stdin (default: `{}`).
+    #[arg(long, short, value_name = "FILE")]
+    event: Option<PathBuf>,
+
+    /// Timeout in seconds (default: the manifest's, else 3).
+    #[arg(long, value_name = "SECONDS")]
+    timeout: Option<f64>,
+
+    /// Memory size in MB (default: the manifest's, else 128).
+    #[arg(long, value_name = "MB")]
+    memory: Option<u32>,
+
+    /// An environment variable for the function; repeatable.
+    #[arg(long = "env", value_name = "KEY=VALUE", value_parser = parse_env)]
+    env: Vec<(String, String)>,
+
+    /// The manifest to look function names up in.
+    #[arg(long, value_name = "FILE", default_value = wasmfn::manifest::DEFAULT_MANIFEST)]
+    manifest: PathBuf,
+}
+
+fn parse_env(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
+        _ => Err(format!("`{s}` is not KEY=VALUE")),
+    }
+}
+
+/// Runs `wasmfn invoke`. Exit status: 0 on success, 1 on a function error,
+/// 2 when the invocation could not be made at all.
+pub fn run(cli: &Cli, args: &InvokeArgs) -> anyhow::Result<ExitCode> {
+    let event = read_event(args.event.as_ref())?;
+    let target = super::target::resolve(&args.function, Some(&args.manifest))?;
+    let mut config = target.config;
+    if let Some(secs) = args.timeout {
+        config.timeout = Duration::try_from_secs_f64(secs)
+            .map_err(|_| anyhow::anyhow!("--timeout {secs} is not a number of seconds"))?;
+    }
+    if let Some(mb) = args.memory {
+        config.memory_mb = mb;
+    }
+    for (k, v) in &args.env {
+        config.environment.retain(|(existing, _)| existing != k);
+        config.environment.push((k.clone(), v.clone()));
+    }
+    let version = config.version.clone();
+
+    let host = Host::new(cli.host_options())?;
+    let function = host.load(&target.wasm, config)?;
+    let stats = function.load_stats();
+    if stats.source == ArtifactSource::Compiled {
+        eprintln!(
+            "wasmfn: compiled {} in {:.0} ms (cached at {})",
+            target.wasm.display(),
+            stats.compile.as_secs_f64() * 1000.0,
+            stats.artifact.display()
+        );
+    }
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let invocation = runtime.block_on(function.invoke(&event, InvokeRequest::default()));
+
+    let mut stderr = std::io::stderr().lock();
+    writeln!(
+        stderr,
+        "{}",
+        wasmfn::report::start_line(&invocation.request_id, &version)
+    )?;
+    stderr.write_all(invocation.log_text().as_bytes())?;
+    writeln!(
+        stderr,
+        "{}",
+        wasmfn::report::end_line(&invocation.request_id)
+    )?;
+    writeln!(stderr, "{}", invocation.report.line(&invocation.request_id))?;
+    drop(stderr);
+
+    let mut stdout = std::io::stdout().lock();
+    match &invocation.result {
+        Ok(payload) => {
+            stdout.write_all(payload)?;
+            writeln!(stdout)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(error) => {
+            writeln!(stdout, "{}", error.to_json())?;
+            Ok(ExitCode::from(1))
+        }
+    }
+}
+
+fn read_event(path: Option<&PathBuf>) -> anyhow::Result<Vec<u8>> {
+    let (bytes, name) = match path {
+        None => return Ok(b"{}".to_vec()),
+        Some(p) if p.as_os_str() == "-" => {
+            let mut buf = Vec::new();
+            std::io::stdin()
+                .read_to_end(&mut buf)
+                .context("reading the event from stdin")?;
+            (buf, "stdin".to_string())
+        }
+        Some(p) => (
+            std::fs::read(p)
+                .with_context(|| format!("cannot read event file `{}`", p.display()))?,
+            format!("`{}`", p.display()),
+        ),
+    };
+    if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(&bytes) {
+        bail!("the event in {name} is not valid JSON ({e}); Lambda events are JSON documents");
+    }
+    Ok(bytes)
+}

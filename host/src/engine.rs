@@ -1,0 +1,201 @@
+//! The wasmtime engine every function shares: configuration, the pooling
+//! allocator probe and the epoch ticker that enforces timeouts.
+//!
+//! One [`WasmEngine`] serves a whole host. Functions differ in their
+//! `InstancePre` and limits, not in the engine, so compiled code, the pooling
+//! allocator's slots and the ticker thread are paid for once.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+/// How often the epoch advances. Timeouts are checked on each tick, so this
+/// is the granularity of `Sandbox.Timedout` (a 1 s timeout fires within
+/// ~1 ms of its deadline). One tick costs the ticker thread a wake-up and
+/// running guests a relaxed load, which is noise next to any handler.
+pub const EPOCH_TICK: Duration = Duration::from_millis(1);
+
+/// Which instance allocator the engine ended up with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Allocator {
+    /// The pooling allocator: pre-reserved slots, copy-on-write memory images,
+    /// microsecond instantiation.
+    Pooling,
+    /// Plain `mmap` per instance; used when the pool's address space cannot be
+    /// reserved (for example under `ulimit -v`).
+    OnDemand,
+}
+
+/// Whether to use the pooling allocator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PoolingMode {
+    /// Try pooling, fall back to on-demand if its reservation fails.
+    #[default]
+    Auto,
+    /// Pooling or nothing: fail if the reservation fails.
+    Required,
+    /// Never pool.
+    Off,
+}
+
+/// Engine-wide settings.
+#[derive(Debug, Clone)]
+pub struct EngineOptions {
+    /// Whether to pool instances.
+    pub pooling: PoolingMode,
+    /// How many component instances may be alive at once across all
+    /// functions when pooling. Each takes a slot of address space (not
+    /// memory) up front.
+    pub max_instances: u32,
+    /// The largest linear memory any function may grow to, in MiB. Lambda's
+    /// `memorySize` is capped per function by a `ResourceLimiter`; this is the
+    /// size of each pool slot, so it must cover the largest `memorySize`.
+    pub max_memory_mb: u64,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions {
+            pooling: PoolingMode::Auto,
+            // 1000 live instances covers a busy laptop-sized host; each slot
+            // reserves virtual address space only.
+            max_instances: 1000,
+            // wasm32 memories cannot exceed 4 GiB; Lambda allows up to 10 GiB
+            // per function, which a 32-bit guest could never use anyway.
+            max_memory_mb: 4096,
+        }
+    }
+}
+
+/// The shared engine plus the thread that ticks its epoch.
+pub struct WasmEngine {
+    engine: Engine,
+    allocator: Allocator,
+    ticker: Option<Ticker>,
+}
+
+impl WasmEngine {
+    /// Builds the engine, probing for the pooling allocator as asked.
+    pub fn new(options: &EngineOptions) -> anyhow::Result<Self> {
+        let (engine, allocator) = match options.pooling {
+            PoolingMode::Off => (
+                Engine::new(&base_config()).map_err(anyhow::Error::from)?,
+                Allocator::OnDemand,
+            ),
+            PoolingMode::Required => (
+                Engine::new(&pooling_config(options)).map_err(|e| {
+                    anyhow::anyhow!("cannot reserve address space for the pooling allocator: {e:#}")
+                })?,
+                Allocator::Pooling,
+            ),
+            PoolingMode::Auto => match Engine::new(&pooling_config(options)) {
+                Ok(engine) => (engine, Allocator::Pooling),
+                Err(e) => {
+                    tracing::warn!(
+                        "pooling allocator unavailable ({e:#}); falling back to on-demand \
+                         allocation, which makes cold starts slower"
+                    );
+                    (
+                        Engine::new(&base_config()).map_err(anyhow::Error::from)?,
+                        Allocator::OnDemand,
+                    )
+                }
+            },
+        };
+        let ticker = Ticker::start(engine.clone());
+        Ok(WasmEngine {
+            engine,
+            allocator,
+            ticker: Some(ticker),
+        })
+    }
+
+    /// The wasmtime engine.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Which allocator the probe settled on.
+    pub fn allocator(&self) -> Allocator {
+        self.allocator
+    }
+}
+
+impl Drop for WasmEngine {
+    fn drop(&mut self) {
+        if let Some(ticker) = self.ticker.take() {
+            ticker.stop();
+        }
+    }
+}
+
+/// Settings shared by both allocators. They are part of the artifact cache
+/// key (through `Engine::precompile_compatibility_hash`), so changing one
+/// recompiles every cached function once.
+fn base_config() -> Config {
+    let mut config = Config::new();
+    config.wasm_component_model(true);
+    // Timeouts: compiled code checks the epoch at loop headers and function
+    // entries; a Store-level callback decides between yield and trap.
+    config.epoch_interruption(true);
+    // Deep recursion in a guest must trap, not overflow a host stack.
+    config.max_wasm_stack(1 << 20);
+    config.async_stack_size(2 << 20);
+    config
+}
+
+fn pooling_config(options: &EngineOptions) -> Config {
+    let mut pool = PoolingAllocationConfig::new();
+    let instances = options.max_instances.max(1);
+    pool.total_component_instances(instances);
+    // A Rust wasm32-wasip2 component is a handful of core instances (the
+    // program, the WASI adapter and shims) with one or two memories.
+    pool.max_core_instances_per_component(16);
+    pool.total_core_instances(instances.saturating_mul(8));
+    pool.max_memories_per_component(4);
+    pool.total_memories(instances.saturating_mul(2));
+    pool.max_tables_per_component(8);
+    pool.total_tables(instances.saturating_mul(4));
+    // Every async call runs on a fiber stack; one per live instance.
+    pool.total_stacks(instances);
+    pool.max_memory_size((options.max_memory_mb as usize) << 20);
+    // Keeping a little of each slot resident after it is freed avoids an
+    // madvise + page fault round trip for the hot first pages of the next
+    // instance (stack, data, small heaps).
+    pool.linear_memory_keep_resident(64 << 10);
+    pool.table_keep_resident(16 << 10);
+    let mut config = base_config();
+    config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    config
+}
+
+/// A thread that advances the engine's epoch every [`EPOCH_TICK`].
+struct Ticker {
+    stop: Arc<AtomicBool>,
+    thread: JoinHandle<()>,
+}
+
+impl Ticker {
+    fn start(engine: Engine) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::Builder::new()
+            .name("wasmfn-epoch".into())
+            .spawn(move || {
+                while !flag.load(Ordering::Relaxed) {
+                    std::thread::sleep(EPOCH_TICK);
+                    engine.increment_epoch();
+                }
+            })
+            .expect("spawning the epoch ticker thread");
+        Ticker { stop, thread }
+    }
+
+    fn stop(self) {
+        self.stop.store(true, Ordering::Relaxed);
+        let _ = self.thread.join();
+    }
+}

@@ -1,0 +1,125 @@
+//! Errors in the two shapes the host deals in.
+//!
+//! * [`FunctionError`] is what a *caller* of a function sees when an
+//!   invocation fails: Lambda's `{"errorMessage", "errorType", "stackTrace"}`
+//!   body. Guest errors, traps, timeouts and out-of-memory all end up here.
+//! * [`LoadError`] is what an *operator* sees when a function cannot be made
+//!   ready: a missing file, bytes that are not a component, a component that
+//!   does not speak the wasmfn ABI. Every variant names the thing and the fix.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+/// The `errorType` of an invocation that ran past its timeout.
+pub const ERROR_TIMEOUT: &str = "Sandbox.Timedout";
+/// The `errorType` of an invocation that hit its memory cap.
+pub const ERROR_OUT_OF_MEMORY: &str = "Runtime.OutOfMemory";
+/// The `errorType` of a trap or panic that the guest did not handle.
+pub const ERROR_UNHANDLED: &str = "Runtime.Unhandled";
+/// The `errorType` of a guest that called `exit`.
+pub const ERROR_EXIT: &str = "Runtime.ExitError";
+/// The `errorType` of a guest whose `init` failed.
+pub const ERROR_INIT: &str = "Runtime.InitError";
+/// The `errorType` of a response over the payload limit.
+pub const ERROR_RESPONSE_TOO_LARGE: &str = "Function.ResponseSizeTooLarge";
+
+/// A failed invocation, in Lambda's error shape.
+///
+/// Serializes exactly as Lambda's error payload: `errorMessage` first, then
+/// `errorType`, then `stackTrace` (left out when empty).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FunctionError {
+    /// A human-readable description.
+    pub error_message: String,
+    /// A short machine-readable type, e.g. `Sandbox.Timedout`.
+    pub error_type: String,
+    /// Stack-trace lines, when there are any.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stack_trace: Vec<String>,
+}
+
+impl FunctionError {
+    /// An error with the given type and message and no stack trace.
+    pub fn new(error_type: impl Into<String>, error_message: impl Into<String>) -> Self {
+        FunctionError {
+            error_message: error_message.into(),
+            error_type: error_type.into(),
+            stack_trace: Vec::new(),
+        }
+    }
+
+    /// The error as Lambda's JSON error body.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("a FunctionError always serializes")
+    }
+}
+
+impl fmt::Display for FunctionError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.error_type, self.error_message)
+    }
+}
+
+impl std::error::Error for FunctionError {}
+
+/// Why a function could not be loaded. Each message names the file and what
+/// to do about it.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The file does not exist or cannot be read.
+    #[error("cannot read `{path}`: {source}. Check the path, or build the function first")]
+    Read {
+        /// The file that could not be read.
+        path: PathBuf,
+        /// The underlying I/O error.
+        source: std::io::Error,
+    },
+    /// The bytes are not WebAssembly at all.
+    #[error("`{path}` is not a WebAssembly file (it does not start with `\\0asm`). Pass the `.wasm` built by `cargo build --target wasm32-wasip2`")]
+    NotWasm {
+        /// The offending file.
+        path: PathBuf,
+    },
+    /// A core module rather than a component.
+    #[error("`{path}` is a core WebAssembly module, not a component. Build it with `--target wasm32-wasip2`, or wrap it with `wasm-tools component new`")]
+    CoreModule {
+        /// The offending file.
+        path: PathBuf,
+    },
+    /// Cranelift or the validator rejected the component.
+    #[error("`{path}` is not a valid WebAssembly component: {message}")]
+    Invalid {
+        /// The offending file.
+        path: PathBuf,
+        /// What the validator or compiler said.
+        message: String,
+    },
+    /// The component does not export the handler function.
+    #[error("`{path}` does not export `{export}` from the `wasmfn:handler` world. Build it with the wasmfn guest SDK (`#[wasmfn_guest::handler]`) or export `{export}` from wit/handler.wit")]
+    MissingExport {
+        /// The offending file.
+        path: PathBuf,
+        /// The export that is missing.
+        export: &'static str,
+    },
+    /// The component exports the name but with another signature, or imports
+    /// something the host does not provide.
+    #[error("`{path}` does not match the wasmfn ABI: {message}. Rebuild it against this host's wit/handler.wit")]
+    Abi {
+        /// The offending file.
+        path: PathBuf,
+        /// What did not match.
+        message: String,
+    },
+    /// The artifact cache could not be written or read.
+    #[error("artifact cache at `{dir}`: {message}")]
+    Cache {
+        /// The cache directory.
+        dir: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
+}

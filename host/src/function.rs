@@ -1,0 +1,321 @@
+//! A loaded function: its configuration, its `InstancePre` (everything about
+//! instantiation that can be done ahead of time) and its warm instances.
+//!
+//! [`Function::invoke`] is the one code path every trigger uses: the CLI's
+//! one-shot invoke, the local server and the Lambda runtime loop all end here.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use wasmtime::component::{ComponentExportIndex, InstancePre};
+use wasmtime::Engine;
+
+use crate::bindings;
+use crate::cache::LoadStats;
+use crate::error::FunctionError;
+use crate::instance::{unix_ms, Instance, InstanceState};
+use crate::logs::CapturedLogs;
+use crate::pool::Pool;
+use crate::report::Report;
+
+/// Lambda's default memory size, in MB.
+pub const DEFAULT_MEMORY_MB: u32 = 128;
+/// Lambda's default timeout.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// How a function is configured: the fields of a Lambda function's
+/// configuration that change how it runs.
+#[derive(Debug, Clone)]
+pub struct FunctionConfig {
+    /// The function's name.
+    pub name: String,
+    /// The version reported to the guest and in START lines.
+    pub version: String,
+    /// Memory cap in MB (Lambda's `memorySize`).
+    pub memory_mb: u32,
+    /// Time limit per invocation (Lambda's `timeout`).
+    pub timeout: Duration,
+    /// Environment variables for the guest, on top of Lambda's own.
+    pub environment: Vec<(String, String)>,
+    /// The region reported in ARNs and `AWS_REGION`.
+    pub region: String,
+    /// The account id reported in ARNs.
+    pub account_id: String,
+}
+
+impl FunctionConfig {
+    /// A function called `name` with Lambda's defaults: 128 MB, 3 s.
+    pub fn new(name: impl Into<String>) -> Self {
+        FunctionConfig {
+            name: name.into(),
+            version: "$LATEST".into(),
+            memory_mb: DEFAULT_MEMORY_MB,
+            timeout: DEFAULT_TIMEOUT,
+            environment: Vec::new(),
+            region: "us-east-1".into(),
+            account_id: "000000000000".into(),
+        }
+    }
+
+    /// Checks the limits against Lambda's ranges and the engine's ceiling.
+    pub fn validate(&self, max_memory_mb: u64) -> Result<(), String> {
+        if self.memory_mb < 1 || u64::from(self.memory_mb) > max_memory_mb {
+            return Err(format!(
+                "memorySize of `{}` is {} MB; it must be between 1 and {max_memory_mb} MB",
+                self.name, self.memory_mb
+            ));
+        }
+        if self.timeout.is_zero() || self.timeout > Duration::from_secs(900) {
+            return Err(format!(
+                "timeout of `{}` is {:?}; it must be between 1 ms and 900 s, as on Lambda",
+                self.name, self.timeout
+            ));
+        }
+        Ok(())
+    }
+
+    /// The function's ARN.
+    pub fn arn(&self) -> String {
+        format!(
+            "arn:aws:lambda:{}:{}:function:{}",
+            self.region, self.account_id, self.name
+        )
+    }
+
+    /// The CloudWatch log group, `/aws/lambda/<name>`.
+    pub fn log_group(&self) -> String {
+        format!("/aws/lambda/{}", self.name)
+    }
+}
+
+/// What the caller knows about an invocation beyond its payload.
+#[derive(Debug, Clone, Default)]
+pub struct InvokeRequest {
+    /// The request id; a fresh UUID when absent.
+    pub request_id: Option<String>,
+    /// The X-Ray trace header.
+    pub trace_id: Option<String>,
+    /// The client context, as JSON text.
+    pub client_context: Option<String>,
+    /// The Cognito identity, as JSON text.
+    pub identity: Option<String>,
+    /// The ARN the caller used, when it differs from the function's own
+    /// (for example with a qualifier).
+    pub invoked_function_arn: Option<String>,
+}
+
+/// Everything one invocation produced.
+#[derive(Debug)]
+pub struct Invocation {
+    /// The request id.
+    pub request_id: String,
+    /// The response payload or the function error.
+    pub result: Result<Vec<u8>, FunctionError>,
+    /// What the guest printed (during `init` too, on a cold start).
+    pub logs: CapturedLogs,
+    /// The REPORT figures.
+    pub report: Report,
+}
+
+impl Invocation {
+    /// The guest's output as CloudWatch lines.
+    pub fn log_text(&self) -> String {
+        self.logs.to_cloudwatch(&self.request_id)
+    }
+}
+
+/// Where `handle` and `init` live in the component.
+#[derive(Debug, Clone)]
+pub(crate) struct Exports {
+    pub handle: ComponentExportIndex,
+    pub init: Option<ComponentExportIndex>,
+}
+
+/// A function ready to run.
+pub struct Function {
+    config: FunctionConfig,
+    engine: Engine,
+    pre: InstancePre<InstanceState>,
+    exports: Exports,
+    environment: Vec<(String, String)>,
+    load_stats: LoadStats,
+    pool: Pool,
+}
+
+impl Function {
+    pub(crate) fn new(
+        config: FunctionConfig,
+        engine: Engine,
+        pre: InstancePre<InstanceState>,
+        exports: Exports,
+        load_stats: LoadStats,
+    ) -> Self {
+        let environment = lambda_environment(&config);
+        Function {
+            config,
+            engine,
+            pre,
+            exports,
+            environment,
+            load_stats,
+            pool: Pool::default(),
+        }
+    }
+
+    /// The function's configuration.
+    pub fn config(&self) -> &FunctionConfig {
+        &self.config
+    }
+
+    /// How loading went: cache hit or compile, and how long each took.
+    pub fn load_stats(&self) -> &LoadStats {
+        &self.load_stats
+    }
+
+    /// How many warm instances are idle right now.
+    pub fn idle_instances(&self) -> usize {
+        self.pool.idle()
+    }
+
+    pub(crate) fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    pub(crate) fn instance_pre(&self) -> &InstancePre<InstanceState> {
+        &self.pre
+    }
+
+    pub(crate) fn exports(&self) -> &Exports {
+        &self.exports
+    }
+
+    pub(crate) fn environment(&self) -> &[(String, String)] {
+        &self.environment
+    }
+
+    /// Creates an instance and runs its `init`: a cold start. Returns the
+    /// instance (if it survived) and what `init` printed and cost.
+    pub async fn cold_instance(&self) -> (Result<Instance, FunctionError>, CapturedLogs, Duration) {
+        let start = Instant::now();
+        let mut instance = match Instance::new(self).await {
+            Ok(instance) => instance,
+            Err(e) => return (Err(e), CapturedLogs::default(), start.elapsed()),
+        };
+        let init = instance.init().await;
+        let result = init.result.map(|_| instance);
+        (result, init.logs, start.elapsed())
+    }
+
+    /// Invokes the function once: takes a warm instance or makes one, runs
+    /// the event through it, and keeps it warm unless it was poisoned.
+    pub async fn invoke(&self, event: &[u8], request: InvokeRequest) -> Invocation {
+        let request_id = request
+            .request_id
+            .clone()
+            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        let (instance, mut logs, init_duration) = match self.pool.take() {
+            Some(instance) => (Ok(instance), CapturedLogs::default(), None),
+            None => {
+                let (instance, logs, took) = self.cold_instance().await;
+                (instance, logs, Some(took))
+            }
+        };
+        let mut instance = match instance {
+            Ok(instance) => instance,
+            Err(error) => {
+                return Invocation {
+                    request_id,
+                    result: Err(error),
+                    logs,
+                    report: self.report(Duration::ZERO, init_duration, 0),
+                }
+            }
+        };
+        let ctx = self.context(&request_id, &request, instance.log_stream_name());
+        let call = instance.invoke(event, &ctx, self.config.timeout).await;
+        logs.lines.extend(call.logs.lines);
+        logs.dropped_bytes += call.logs.dropped_bytes;
+        let report = self.report(
+            call.duration,
+            init_duration,
+            instance.max_memory_used_bytes(),
+        );
+        if !instance.is_poisoned() {
+            self.pool.put(instance);
+        }
+        Invocation {
+            request_id,
+            result: call.result,
+            logs,
+            report,
+        }
+    }
+
+    fn context(
+        &self,
+        request_id: &str,
+        request: &InvokeRequest,
+        log_stream_name: &str,
+    ) -> bindings::Context {
+        bindings::Context {
+            request_id: request_id.to_string(),
+            function_name: self.config.name.clone(),
+            function_version: self.config.version.clone(),
+            invoked_function_arn: request
+                .invoked_function_arn
+                .clone()
+                .unwrap_or_else(|| self.config.arn()),
+            memory_limit_in_mb: self.config.memory_mb,
+            deadline_ms: unix_ms(SystemTime::now() + self.config.timeout),
+            log_group_name: self.config.log_group(),
+            log_stream_name: log_stream_name.to_string(),
+            trace_id: request.trace_id.clone(),
+            client_context: request.client_context.clone(),
+            identity: request.identity.clone(),
+        }
+    }
+
+    fn report(
+        &self,
+        duration: Duration,
+        init_duration: Option<Duration>,
+        max_memory_bytes: usize,
+    ) -> Report {
+        Report {
+            duration,
+            init_duration,
+            memory_size_mb: self.config.memory_mb,
+            max_memory_used_mb: max_memory_bytes.div_ceil(1 << 20) as u64,
+        }
+    }
+}
+
+/// The environment Lambda gives every function, then the function's own
+/// variables (which may override them, as on Lambda).
+fn lambda_environment(config: &FunctionConfig) -> Vec<(String, String)> {
+    let mut env: Vec<(String, String)> = [
+        ("AWS_LAMBDA_FUNCTION_NAME", config.name.clone()),
+        ("AWS_LAMBDA_FUNCTION_VERSION", config.version.clone()),
+        (
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+            config.memory_mb.to_string(),
+        ),
+        ("AWS_LAMBDA_LOG_GROUP_NAME", config.log_group()),
+        ("AWS_REGION", config.region.clone()),
+        ("AWS_DEFAULT_REGION", config.region.clone()),
+        ("AWS_EXECUTION_ENV", "AWS_Lambda_wasmfn".to_string()),
+        ("LAMBDA_TASK_ROOT", "/var/task".to_string()),
+        ("TZ", ":UTC".to_string()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    for (k, v) in &config.environment {
+        env.retain(|(existing, _)| existing != k);
+        env.push((k.clone(), v.clone()));
+    }
+    env
+}
+
+/// A function shared between tasks.
+pub type SharedFunction = Arc<Function>;

@@ -1,0 +1,134 @@
+//! The host: one engine, one linker and one artifact cache, from which any
+//! number of functions are loaded.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use wasmtime::component::{HasSelf, Linker};
+
+use crate::bindings;
+use crate::cache::ArtifactCache;
+use crate::engine::{Allocator, EngineOptions, WasmEngine};
+use crate::error::LoadError;
+use crate::function::{Exports, Function, FunctionConfig};
+use crate::instance::InstanceState;
+
+/// Settings for a [`Host`].
+#[derive(Debug, Clone)]
+pub struct HostOptions {
+    /// Engine and allocator settings.
+    pub engine: EngineOptions,
+    /// Where precompiled artifacts are cached.
+    pub cache_dir: PathBuf,
+}
+
+impl Default for HostOptions {
+    fn default() -> Self {
+        HostOptions {
+            engine: EngineOptions::default(),
+            cache_dir: ArtifactCache::default_dir(),
+        }
+    }
+}
+
+/// Loads functions and owns what they share.
+pub struct Host {
+    engine: WasmEngine,
+    linker: Linker<InstanceState>,
+    cache: ArtifactCache,
+    options: HostOptions,
+}
+
+impl Host {
+    /// Builds the engine (probing for the pooling allocator) and the linker
+    /// with WASI 0.2 and the wasmfn runtime interface.
+    pub fn new(options: HostOptions) -> anyhow::Result<Self> {
+        let engine = WasmEngine::new(&options.engine)?;
+        let mut linker = Linker::new(engine.engine());
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+        bindings::Handler::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state)?;
+        Ok(Host {
+            engine,
+            linker,
+            cache: ArtifactCache::new(options.cache_dir.clone()),
+            options,
+        })
+    }
+
+    /// Which allocator the engine uses.
+    pub fn allocator(&self) -> Allocator {
+        self.engine.allocator()
+    }
+
+    /// The artifact cache.
+    pub fn cache(&self) -> &ArtifactCache {
+        &self.cache
+    }
+
+    /// Loads the component at `path` as a function: reads it, takes its
+    /// precompiled artifact from the cache (compiling it on first use),
+    /// checks its exports and imports, and prepares instantiation.
+    ///
+    /// Compiling can take a fraction of a second; call this off the async
+    /// executor's threads.
+    pub fn load(&self, path: &Path, config: FunctionConfig) -> Result<Arc<Function>, LoadError> {
+        if let Err(message) = config.validate(self.options.engine.max_memory_mb) {
+            return Err(LoadError::Abi {
+                path: path.to_owned(),
+                message,
+            });
+        }
+        let wasm = std::fs::read(path).map_err(|source| LoadError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        check_header(path, &wasm)?;
+        let engine = self.engine.engine();
+        let (component, stats) = self.cache.load_or_compile(engine, path, &wasm, |bytes| {
+            engine
+                .precompile_component(bytes)
+                .map_err(|e| LoadError::Invalid {
+                    path: path.to_owned(),
+                    message: format!("{e:#}"),
+                })
+        })?;
+        let handle =
+            component
+                .get_export_index(None, "handle")
+                .ok_or_else(|| LoadError::MissingExport {
+                    path: path.to_owned(),
+                    export: "handle",
+                })?;
+        let init = component.get_export_index(None, "init");
+        let pre = self
+            .linker
+            .instantiate_pre(&component)
+            .map_err(|e| LoadError::Abi {
+                path: path.to_owned(),
+                message: format!("{e:#}"),
+            })?;
+        Ok(Arc::new(Function::new(
+            config,
+            engine.clone(),
+            pre,
+            Exports { handle, init },
+            stats,
+        )))
+    }
+}
+
+/// Tells apart "not wasm", "a core module" and "a component" from the first
+/// eight bytes, so that the common mistakes get their own message.
+fn check_header(path: &Path, wasm: &[u8]) -> Result<(), LoadError> {
+    if wasm.len() < 8 || &wasm[..4] != b"\0asm" {
+        return Err(LoadError::NotWasm {
+            path: path.to_owned(),
+        });
+    }
+    if wasm[4..8] == [1, 0, 0, 0] {
+        return Err(LoadError::CoreModule {
+            path: path.to_owned(),
+        });
+    }
+    Ok(())
+}

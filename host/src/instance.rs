@@ -1,0 +1,428 @@
+//! One live instance of a function: its `Store`, WASI context, limits and
+//! captured logs, and the code that runs `init` and `handle` on it.
+//!
+//! An instance serves one invocation at a time. Whatever goes wrong inside
+//! the guest — a trap, a timeout, running out of memory, `exit` — comes back
+//! as a Lambda-shaped [`FunctionError`] and marks the instance *poisoned*, so
+//! that the pool throws it away instead of reusing a guest in an unknown
+//! state.
+
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use wasmtime::component::{Func, ResourceTable, TypedFunc};
+use wasmtime::{Store, Trap, UpdateDeadline, WasmBacktrace};
+use wasmtime_wasi::{I32Exit, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+
+use crate::bindings::{self, runtime};
+use crate::error::{
+    FunctionError, ERROR_EXIT, ERROR_OUT_OF_MEMORY, ERROR_TIMEOUT, ERROR_UNHANDLED,
+};
+use crate::function::Function;
+use crate::limits::MemoryLimiter;
+use crate::logs::{CapturedLogs, LogBuffer, Stream};
+
+/// Lambda gives `init` ten seconds, whatever the function's own timeout.
+pub const INIT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Output kept per invocation before it is truncated. CloudWatch takes
+/// 256 KB per event; a megabyte keeps a chatty handler's whole story
+/// without letting a log flood grow the host.
+pub const LOG_CAP_BYTES: usize = 1 << 20;
+
+/// The host's share of an instance's memory, added to its peak linear memory
+/// for `Max Memory Used`: the `Store`, WASI context, fiber stack pages in use
+/// and bookkeeping, measured at ~84 KiB RSS after one call and rounded up.
+pub const HOST_OVERHEAD_BYTES: usize = 128 << 10;
+
+/// The state wasmtime keeps for one instance.
+pub struct InstanceState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    pub(crate) limiter: MemoryLimiter,
+    /// The deadline of the running call (invocation or init).
+    deadline: Instant,
+    /// The same deadline as the guest sees it, in Unix milliseconds.
+    deadline_ms: u64,
+    /// What the guest said about why it is aborting, if it said anything.
+    fatal: Option<bindings::FunctionError>,
+}
+
+impl WasiView for InstanceState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl runtime::Host for InstanceState {
+    fn remaining_time_ms(&mut self) -> u64 {
+        self.deadline
+            .saturating_duration_since(Instant::now())
+            .as_millis() as u64
+    }
+
+    fn report_fatal(&mut self, error: bindings::FunctionError) {
+        self.fatal = Some(error);
+    }
+}
+
+impl bindings::wasmfn::handler::types::Host for InstanceState {}
+
+/// The error an epoch callback raises when the deadline has passed.
+#[derive(Debug)]
+struct Timedout;
+
+impl std::fmt::Display for Timedout {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("invocation deadline reached")
+    }
+}
+
+impl std::error::Error for Timedout {}
+
+/// What one call into the guest produced.
+#[derive(Debug)]
+pub struct CallOutcome {
+    /// The response payload, or the error.
+    pub result: Result<Vec<u8>, FunctionError>,
+    /// What the guest printed during the call.
+    pub logs: CapturedLogs,
+    /// Wall time of the call.
+    pub duration: Duration,
+}
+
+/// The handler signature of `wit/handler.wit`, as the host calls it.
+type HandleFunc<'a> =
+    TypedFunc<(&'a [u8], &'a bindings::Context), (Result<Vec<u8>, bindings::FunctionError>,)>;
+type InitFunc = TypedFunc<(), (Result<(), bindings::FunctionError>,)>;
+
+/// A live instance of a function.
+pub struct Instance {
+    store: Store<InstanceState>,
+    handle: Func,
+    init: Option<InitFunc>,
+    logs: LogBuffer,
+    log_stream_name: String,
+    invocations: u64,
+    poisoned: bool,
+    created: Instant,
+}
+
+impl Instance {
+    /// Instantiates `function` (without running `init`).
+    pub async fn new(function: &Function) -> Result<Self, FunctionError> {
+        let config = function.config();
+        let logs = LogBuffer::new(LOG_CAP_BYTES);
+        let log_stream_name = log_stream_name(&config.version);
+        let mut wasi = WasiCtxBuilder::new();
+        wasi.envs(function.environment())
+            .env("AWS_LAMBDA_LOG_STREAM_NAME", &log_stream_name)
+            .stdout(logs.stream(Stream::Stdout))
+            .stderr(logs.stream(Stream::Stderr));
+        let state = InstanceState {
+            wasi: wasi.build(),
+            table: ResourceTable::new(),
+            limiter: MemoryLimiter::new((config.memory_mb as usize) << 20),
+            deadline: Instant::now() + INIT_TIMEOUT,
+            deadline_ms: unix_ms(SystemTime::now() + INIT_TIMEOUT),
+            fatal: None,
+        };
+        let mut store = Store::new(function.engine(), state);
+        store.limiter(|s| &mut s.limiter);
+        store.epoch_deadline_callback(|ctx| {
+            if Instant::now() >= ctx.data().deadline {
+                Err(wasmtime::Error::new(Timedout))
+            } else {
+                // Hand the thread back to the executor every tick, so a
+                // spinning guest cannot starve other invocations.
+                Ok(UpdateDeadline::Yield(1))
+            }
+        });
+        store.set_epoch_deadline(1);
+
+        let instance = tokio::time::timeout_at(
+            store.data().deadline.into(),
+            function.instance_pre().instantiate_async(&mut store),
+        )
+        .await
+        .map_err(|_| init_timeout_error())?
+        .map_err(|e| classify_error(e, store.data_mut(), "", INIT_TIMEOUT, false))?;
+
+        let exports = function.exports();
+        let handle = instance
+            .get_func(&mut store, exports.handle)
+            .ok_or_else(|| {
+                FunctionError::new(ERROR_UNHANDLED, "component lost its `handle` export")
+            })?;
+        // Check the signature once per instance; calls then skip the check.
+        instance
+            .get_typed_func::<(&[u8], &bindings::Context), (Result<Vec<u8>, bindings::FunctionError>,)>(
+                &mut store,
+                &exports.handle,
+            )
+            .map_err(|e| {
+                FunctionError::new(
+                    "Runtime.InvalidEntrypoint",
+                    format!("`handle` does not match wit/handler.wit: {e:#}"),
+                )
+            })?;
+        let init = match &exports.init {
+            Some(index) => Some(
+                instance
+                    .get_typed_func::<(), (Result<(), bindings::FunctionError>,)>(&mut store, index)
+                    .map_err(|e| {
+                        FunctionError::new(
+                            "Runtime.InvalidEntrypoint",
+                            format!("`init` does not match wit/handler.wit: {e:#}"),
+                        )
+                    })?,
+            ),
+            None => None,
+        };
+        Ok(Instance {
+            store,
+            handle,
+            init,
+            logs,
+            log_stream_name,
+            invocations: 0,
+            poisoned: false,
+            created: Instant::now(),
+        })
+    }
+
+    /// Runs the guest's `init`, if it has one. On error the instance is
+    /// poisoned.
+    pub async fn init(&mut self) -> CallOutcome {
+        let start = Instant::now();
+        let Some(init) = self.init else {
+            return CallOutcome {
+                result: Ok(Vec::new()),
+                logs: CapturedLogs::default(),
+                duration: start.elapsed(),
+            };
+        };
+        self.begin_call(INIT_TIMEOUT);
+        self.poisoned = true;
+        let deadline = self.store.data().deadline;
+        let call =
+            tokio::time::timeout_at(deadline.into(), init.call_async(&mut self.store, ())).await;
+        let result = match call {
+            Err(_elapsed) => Err(init_timeout_error()),
+            Ok(Err(e)) => Err(classify_error(
+                e,
+                self.store.data_mut(),
+                "",
+                INIT_TIMEOUT,
+                false,
+            )),
+            Ok(Ok((Err(guest),))) => Err(from_guest(guest)),
+            Ok(Ok((Ok(()),))) => {
+                self.poisoned = false;
+                Ok(Vec::new())
+            }
+        };
+        CallOutcome {
+            result,
+            logs: self.logs.take(),
+            duration: start.elapsed(),
+        }
+    }
+
+    /// Runs `handle` for one event. The instance is poisoned unless the guest
+    /// returned normally (an `Err` it returned on purpose counts as normal).
+    pub async fn invoke(
+        &mut self,
+        event: &[u8],
+        ctx: &bindings::Context,
+        timeout: Duration,
+    ) -> CallOutcome {
+        let start = Instant::now();
+        self.begin_call(timeout);
+        self.store.data_mut().deadline_ms = ctx.deadline_ms;
+        self.invocations += 1;
+        self.poisoned = true;
+        // SAFETY: `Instance::new` type-checked `handle` against exactly this
+        // signature; only the lifetimes of the borrowed parameters differ.
+        let handle: HandleFunc<'_> = unsafe { TypedFunc::new_unchecked(self.handle) };
+        let deadline = self.store.data().deadline;
+        let call = tokio::time::timeout_at(
+            deadline.into(),
+            handle.call_async(&mut self.store, (event, ctx)),
+        )
+        .await;
+        let result = match call {
+            Err(_elapsed) => Err(timeout_error(&ctx.request_id, timeout)),
+            Ok(Err(e)) => Err(classify_error(
+                e,
+                self.store.data_mut(),
+                &ctx.request_id,
+                timeout,
+                true,
+            )),
+            Ok(Ok((Err(guest),))) => {
+                self.poisoned = false;
+                Err(from_guest(guest))
+            }
+            Ok(Ok((Ok(payload),))) => {
+                self.poisoned = false;
+                Ok(payload)
+            }
+        };
+        CallOutcome {
+            result,
+            logs: self.logs.take(),
+            duration: start.elapsed(),
+        }
+    }
+
+    fn begin_call(&mut self, timeout: Duration) {
+        let state = self.store.data_mut();
+        state.deadline = Instant::now() + timeout;
+        state.deadline_ms = unix_ms(SystemTime::now() + timeout);
+        state.fatal = None;
+        state.limiter.clear_hit();
+        self.store.set_epoch_deadline(1);
+    }
+
+    /// Whether the last call left the guest in an unknown state.
+    pub fn is_poisoned(&self) -> bool {
+        self.poisoned
+    }
+
+    /// How many invocations this instance has served.
+    pub fn invocations(&self) -> u64 {
+        self.invocations
+    }
+
+    /// When the instance was created.
+    pub fn created(&self) -> Instant {
+        self.created
+    }
+
+    /// The CloudWatch log stream name of this instance.
+    pub fn log_stream_name(&self) -> &str {
+        &self.log_stream_name
+    }
+
+    /// The most linear memory the instance has used, plus its host overhead,
+    /// in bytes.
+    pub fn max_memory_used_bytes(&self) -> usize {
+        self.store.data().limiter.peak() + HOST_OVERHEAD_BYTES
+    }
+}
+
+/// Lambda's log stream name: `YYYY/MM/DD/[version]` plus a random id.
+fn log_stream_name(version: &str) -> String {
+    let date = humantime::format_rfc3339(SystemTime::now()).to_string();
+    let day = date.get(..10).unwrap_or("1970-01-01").replace('-', "/");
+    format!("{day}/[{version}]{}", uuid::Uuid::new_v4().simple())
+}
+
+pub(crate) fn unix_ms(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+fn from_guest(e: bindings::FunctionError) -> FunctionError {
+    FunctionError {
+        error_message: e.error_message,
+        error_type: e.error_type,
+        stack_trace: e.stack_trace,
+    }
+}
+
+fn timeout_error(request_id: &str, timeout: Duration) -> FunctionError {
+    FunctionError::new(
+        ERROR_TIMEOUT,
+        format!(
+            "RequestId: {request_id} Error: Task timed out after {:.2} seconds",
+            timeout.as_secs_f64()
+        ),
+    )
+}
+
+fn init_timeout_error() -> FunctionError {
+    FunctionError::new(
+        ERROR_TIMEOUT,
+        format!(
+            "Error: init timed out after {:.2} seconds",
+            INIT_TIMEOUT.as_secs_f64()
+        ),
+    )
+}
+
+/// Turns an error out of wasmtime into Lambda's shape. The order matters: a
+/// guest that hit its memory cap usually dies by a trap (its allocator
+/// aborts), and that trap must read as out-of-memory, not as `unreachable`.
+fn classify_error(
+    error: wasmtime::Error,
+    state: &mut InstanceState,
+    request_id: &str,
+    timeout: Duration,
+    in_invoke: bool,
+) -> FunctionError {
+    let prefix = if request_id.is_empty() {
+        String::from("Error: ")
+    } else {
+        format!("RequestId: {request_id} Error: ")
+    };
+    if error.downcast_ref::<Timedout>().is_some() {
+        return if in_invoke {
+            timeout_error(request_id, timeout)
+        } else {
+            init_timeout_error()
+        };
+    }
+    if let Some(exit) = error.downcast_ref::<I32Exit>() {
+        return FunctionError::new(
+            ERROR_EXIT,
+            format!("{prefix}Runtime exited with error: exit status {}", exit.0),
+        );
+    }
+    if state.limiter.hit_limit() {
+        return FunctionError::new(
+            ERROR_OUT_OF_MEMORY,
+            format!(
+                "{prefix}Runtime exited with error: out of memory (the function's memorySize of {} MB was reached)",
+                (state.limiter.limit_bytes() >> 20)
+            ),
+        );
+    }
+    let stack_trace = error
+        .downcast_ref::<WasmBacktrace>()
+        .map(|bt| {
+            bt.frames()
+                .iter()
+                .map(|f| {
+                    let name = f.func_name().unwrap_or("<unknown>");
+                    format!(
+                        "at {:#} ({})",
+                        rustc_demangle::demangle(name),
+                        f.module().name().unwrap_or("wasm")
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    if let Some(fatal) = state.fatal.take() {
+        let mut e = from_guest(fatal);
+        if e.stack_trace.is_empty() {
+            e.stack_trace = stack_trace;
+        }
+        return e;
+    }
+    let what = match error.downcast_ref::<Trap>() {
+        // A trap displays as "wasm trap: <what>".
+        Some(trap) => trap.to_string(),
+        None => format!("{error:#}"),
+    };
+    FunctionError {
+        error_message: format!("{prefix}{what}"),
+        error_type: ERROR_UNHANDLED.to_string(),
+        stack_trace,
+    }
+}

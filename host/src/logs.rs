@@ -1,0 +1,278 @@
+//! Per-invocation capture of guest stdout and stderr.
+//!
+//! Lambda sends whatever a function prints to CloudWatch, one event per line,
+//! prefixed with a timestamp and the request id. wasmfn does the same: each
+//! instance's stdout and stderr feed one [`LogBuffer`], which the host drains
+//! after every invocation, so the lines belong to exactly one request even
+//! when an instance stays warm.
+//!
+//! A guest can print without bound; the buffer cannot. Past
+//! [`LogBuffer::new`]'s cap, further output is counted and dropped, and the
+//! invocation's log ends with a line saying how much was lost. The guest never
+//! sees an error for it, as a Lambda function never does.
+
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
+
+use bytes::Bytes;
+use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
+use wasmtime_wasi::p2::{OutputStream, Pollable, StreamResult};
+
+/// Which guest stream a line came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stream {
+    /// The guest's stdout.
+    Stdout,
+    /// The guest's stderr.
+    Stderr,
+}
+
+/// One line of guest output.
+#[derive(Debug, Clone)]
+pub struct LogLine {
+    /// When the line was completed.
+    pub at: SystemTime,
+    /// Where it was written.
+    pub stream: Stream,
+    /// The text, without its newline (invalid UTF-8 replaced).
+    pub text: String,
+}
+
+/// The lines one invocation printed.
+#[derive(Debug, Clone, Default)]
+pub struct CapturedLogs {
+    /// The lines, in the order they were completed.
+    pub lines: Vec<LogLine>,
+    /// Bytes dropped past the cap.
+    pub dropped_bytes: u64,
+}
+
+impl CapturedLogs {
+    /// Formats the lines as CloudWatch shows them for Lambda's managed
+    /// runtimes: `timestamp<TAB>request id<TAB>LEVEL<TAB>text`, stdout as
+    /// `INFO` and stderr as `ERROR`. Lines that are already JSON objects
+    /// (structured logs, which carry their own timestamp and request id) pass
+    /// through unprefixed, as with Lambda's JSON log format.
+    pub fn to_cloudwatch(&self, request_id: &str) -> String {
+        let mut out = String::new();
+        for line in &self.lines {
+            if line.text.trim_start().starts_with('{') {
+                out.push_str(&line.text);
+            } else {
+                let level = match line.stream {
+                    Stream::Stdout => "INFO",
+                    Stream::Stderr => "ERROR",
+                };
+                out.push_str(&format!(
+                    "{}\t{}\t{}\t{}",
+                    humantime::format_rfc3339_millis(line.at),
+                    request_id,
+                    level,
+                    line.text
+                ));
+            }
+            out.push('\n');
+        }
+        if self.dropped_bytes > 0 {
+            out.push_str(&format!(
+                "{}\t{}\tWARN\twasmfn: log output truncated, {} bytes dropped\n",
+                humantime::format_rfc3339_millis(SystemTime::now()),
+                request_id,
+                self.dropped_bytes
+            ));
+        }
+        out
+    }
+}
+
+#[derive(Debug, Default)]
+struct State {
+    logs: CapturedLogs,
+    kept_bytes: usize,
+    partial_stdout: Vec<u8>,
+    partial_stderr: Vec<u8>,
+}
+
+/// The capture buffer shared by an instance's stdout and stderr.
+#[derive(Debug, Clone)]
+pub struct LogBuffer {
+    state: Arc<Mutex<State>>,
+    cap: usize,
+}
+
+impl LogBuffer {
+    /// A buffer keeping at most `cap` bytes of output per invocation.
+    pub fn new(cap: usize) -> Self {
+        LogBuffer {
+            state: Arc::default(),
+            cap,
+        }
+    }
+
+    /// The stream to hand to WASI as stdout or stderr.
+    pub fn stream(&self, stream: Stream) -> LogStream {
+        LogStream {
+            buffer: self.clone(),
+            stream,
+        }
+    }
+
+    /// Takes everything captured since the last call, completing any
+    /// unterminated last line.
+    pub fn take(&self) -> CapturedLogs {
+        let mut state = self.lock();
+        for stream in [Stream::Stdout, Stream::Stderr] {
+            let partial = std::mem::take(match stream {
+                Stream::Stdout => &mut state.partial_stdout,
+                Stream::Stderr => &mut state.partial_stderr,
+            });
+            if !partial.is_empty() {
+                push_line(&mut state.logs, stream, &partial);
+            }
+        }
+        state.kept_bytes = 0;
+        std::mem::take(&mut state.logs)
+    }
+
+    fn write(&self, stream: Stream, mut bytes: &[u8]) {
+        let mut state = self.lock();
+        let room = self.cap.saturating_sub(state.kept_bytes);
+        if bytes.len() > room {
+            state.logs.dropped_bytes += (bytes.len() - room) as u64;
+            bytes = &bytes[..room];
+        }
+        state.kept_bytes += bytes.len();
+        let state = &mut *state;
+        let partial = match stream {
+            Stream::Stdout => &mut state.partial_stdout,
+            Stream::Stderr => &mut state.partial_stderr,
+        };
+        partial.extend_from_slice(bytes);
+        while let Some(end) = partial.iter().position(|&b| b == b'\n') {
+            let line: Vec<u8> = partial.drain(..=end).collect();
+            push_line(&mut state.logs, stream, &line[..line.len() - 1]);
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        // A poisoned lock only means another thread panicked mid-write; the
+        // buffer is still a valid byte log.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+fn push_line(logs: &mut CapturedLogs, stream: Stream, bytes: &[u8]) {
+    let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
+    // CloudWatch has no empty events; a blank line carries nothing.
+    if bytes.is_empty() {
+        return;
+    }
+    logs.lines.push(LogLine {
+        at: SystemTime::now(),
+        stream,
+        text: String::from_utf8_lossy(bytes).into_owned(),
+    });
+}
+
+/// One of an instance's output streams, writing into its [`LogBuffer`].
+#[derive(Debug, Clone)]
+pub struct LogStream {
+    buffer: LogBuffer,
+    stream: Stream,
+}
+
+impl IsTerminal for LogStream {
+    fn is_terminal(&self) -> bool {
+        false
+    }
+}
+
+impl StdoutStream for LogStream {
+    fn p2_stream(&self) -> Box<dyn OutputStream> {
+        Box::new(self.clone())
+    }
+
+    fn async_stream(&self) -> Box<dyn tokio::io::AsyncWrite + Send + Sync> {
+        Box::new(self.clone())
+    }
+}
+
+impl OutputStream for LogStream {
+    fn write(&mut self, bytes: Bytes) -> StreamResult<()> {
+        self.buffer.write(self.stream, &bytes);
+        Ok(())
+    }
+
+    fn flush(&mut self) -> StreamResult<()> {
+        Ok(())
+    }
+
+    fn check_write(&mut self) -> StreamResult<usize> {
+        // Always writable: excess output is dropped, not back-pressured, so a
+        // guest can never block on its own logging.
+        Ok(64 << 10)
+    }
+}
+
+#[wasmtime_wasi::async_trait]
+impl Pollable for LogStream {
+    async fn ready(&mut self) {}
+}
+
+impl tokio::io::AsyncWrite for LogStream {
+    fn poll_write(
+        self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        self.buffer.write(self.stream, buf);
+        std::task::Poll::Ready(Ok(buf.len()))
+    }
+
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(
+        self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_lines_per_stream_and_keeps_order() {
+        let buf = LogBuffer::new(1024);
+        buf.write(Stream::Stdout, b"hello\nwor");
+        buf.write(Stream::Stderr, b"oops\n");
+        buf.write(Stream::Stdout, b"ld\n");
+        let logs = buf.take();
+        let texts: Vec<_> = logs.lines.iter().map(|l| l.text.as_str()).collect();
+        assert_eq!(texts, ["hello", "oops", "world"]);
+        assert_eq!(logs.lines[1].stream, Stream::Stderr);
+        assert!(buf.take().lines.is_empty());
+    }
+
+    #[test]
+    fn caps_output_and_counts_what_it_dropped() {
+        let buf = LogBuffer::new(10);
+        buf.write(Stream::Stdout, b"0123456789abcdef\n");
+        let logs = buf.take();
+        assert_eq!(logs.lines[0].text, "0123456789");
+        assert_eq!(logs.dropped_bytes, 7);
+        let text = logs.to_cloudwatch("req-1");
+        assert!(text.contains("\treq-1\tINFO\t0123456789\n"), "{text}");
+        assert!(text.contains("7 bytes dropped"), "{text}");
+        // The cap is per invocation.
+        buf.write(Stream::Stdout, b"again\n");
+        assert_eq!(buf.take().lines[0].text, "again");
+    }
+}

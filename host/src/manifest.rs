@@ -1,0 +1,357 @@
+//! The function manifest: the shape of the Serverless Framework's
+//! `serverless.yml`, so that a Lambda user's existing file needs only its
+//! `handler:` lines changed.
+//!
+//! ```yaml
+//! service: my-service
+//! provider:
+//!   memorySize: 128        # MB, default for every function
+//!   timeout: 3             # seconds
+//!   environment: { STAGE: dev }
+//! functions:
+//!   hello:
+//!     handler: functions/hello          # a guest crate to build, or a .wasm
+//!     timeout: 6
+//!     events:
+//!       - httpApi: { path: /hello, method: get }
+//! ```
+//!
+//! Keys wasmfn does not know are reported as warnings rather than silently
+//! dropped; a malformed file is an error naming its line and column.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::function::FunctionConfig;
+
+/// The default manifest file name.
+pub const DEFAULT_MANIFEST: &str = "serverless.yml";
+
+/// Why a manifest could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ManifestError {
+    /// The file could not be read.
+    #[error("cannot read manifest `{path}`: {source}")]
+    Read {
+        /// The manifest path.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The YAML is malformed or has the wrong shape.
+    #[error("{path}:{line}:{column}: {message}")]
+    Parse {
+        /// The manifest path.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// A function name that the manifest does not define.
+    #[error("unknown function `{name}`: {path} defines {known}. Check the name, or add it under `functions:`")]
+    UnknownFunction {
+        /// The name asked for.
+        name: String,
+        /// The manifest path.
+        path: PathBuf,
+        /// The names it does define.
+        known: String,
+    },
+}
+
+/// A scalar YAML value used as an environment variable.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+enum Scalar {
+    String(String),
+    Integer(i64),
+    Float(f64),
+    Bool(bool),
+}
+
+impl Scalar {
+    fn into_string(self) -> String {
+        match self {
+            Scalar::String(s) => s,
+            Scalar::Integer(i) => i.to_string(),
+            Scalar::Float(f) => f.to_string(),
+            Scalar::Bool(b) => b.to_string(),
+        }
+    }
+}
+
+/// `provider:`: defaults for every function.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Provider {
+    /// Always `aws` in a Serverless file; accepted and ignored.
+    pub name: Option<String>,
+    /// The Lambda runtime (e.g. `provided.al2023`); accepted and ignored.
+    pub runtime: Option<String>,
+    /// The stage, e.g. `dev`.
+    pub stage: Option<String>,
+    /// The region reported in ARNs.
+    pub region: Option<String>,
+    /// Default memory size in MB.
+    pub memory_size: Option<u32>,
+    /// Default timeout in seconds.
+    pub timeout: Option<f64>,
+    /// Environment for every function.
+    #[serde(default)]
+    environment: BTreeMap<String, Scalar>,
+}
+
+/// `functions.<name>:`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FunctionSpec {
+    /// A `.wasm` component, or a guest crate directory to build; relative to
+    /// the manifest's directory.
+    pub handler: String,
+    /// A description; accepted and ignored.
+    pub description: Option<String>,
+    /// Memory size in MB.
+    pub memory_size: Option<u32>,
+    /// Timeout in seconds.
+    pub timeout: Option<f64>,
+    /// Environment variables, over the provider's.
+    #[serde(default)]
+    environment: BTreeMap<String, Scalar>,
+    /// Reserved concurrency: the most invocations in flight at once.
+    pub reserved_concurrency: Option<u32>,
+    /// Event sources (`http`, `httpApi`, `schedule`).
+    #[serde(default)]
+    pub events: Vec<serde_yaml_ng::Value>,
+}
+
+/// A parsed manifest.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Manifest {
+    /// The service name.
+    pub service: String,
+    /// Provider-wide defaults.
+    #[serde(default)]
+    pub provider: Provider,
+    /// The functions, by name.
+    #[serde(default)]
+    pub functions: BTreeMap<String, FunctionSpec>,
+    /// Serverless plugins; accepted and ignored.
+    #[serde(default)]
+    pub plugins: Vec<String>,
+    /// Serverless `custom:` section; accepted and ignored.
+    #[serde(default)]
+    pub custom: Option<serde_yaml_ng::Value>,
+    /// Set after parsing: the manifest's own path.
+    #[serde(skip)]
+    path: PathBuf,
+}
+
+/// Where a function's component comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HandlerSource {
+    /// A ready `.wasm` component.
+    Wasm(PathBuf),
+    /// A guest crate directory, built on demand.
+    Crate(PathBuf),
+}
+
+impl Manifest {
+    /// Reads and parses `path`. Returns the manifest and a warning for every
+    /// key it ignored.
+    pub fn load(path: &Path) -> Result<(Manifest, Vec<String>), ManifestError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ManifestError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::parse(path, &text)
+    }
+
+    /// Parses manifest text; `path` is used for messages and to resolve
+    /// relative handlers.
+    pub fn parse(path: &Path, text: &str) -> Result<(Manifest, Vec<String>), ManifestError> {
+        let mut ignored = Vec::new();
+        let deserializer = serde_yaml_ng::Deserializer::from_str(text);
+        let result: Result<Manifest, _> = serde_ignored::deserialize(deserializer, |key| {
+            ignored.push(key.to_string());
+        });
+        let mut manifest = result.map_err(|e| {
+            let (line, column) = e
+                .location()
+                .map(|l| (l.line(), l.column()))
+                .unwrap_or((1, 1));
+            ManifestError::Parse {
+                path: path.to_owned(),
+                line,
+                column,
+                message: e.to_string(),
+            }
+        })?;
+        manifest.path = path.to_owned();
+        let warnings = ignored
+            .into_iter()
+            .map(|key| format!("{}: unknown key `{key}` is ignored", path.display()))
+            .collect();
+        Ok((manifest, warnings))
+    }
+
+    /// The manifest's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The directory relative handlers are resolved against.
+    pub fn base_dir(&self) -> PathBuf {
+        match self.path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+            _ => PathBuf::from("."),
+        }
+    }
+
+    /// The spec of function `name`, or an error listing the known names.
+    pub fn function(&self, name: &str) -> Result<&FunctionSpec, ManifestError> {
+        self.functions
+            .get(name)
+            .ok_or_else(|| ManifestError::UnknownFunction {
+                name: name.to_string(),
+                path: self.path.clone(),
+                known: if self.functions.is_empty() {
+                    "no functions".to_string()
+                } else {
+                    self.functions
+                        .keys()
+                        .map(|k| format!("`{k}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                },
+            })
+    }
+
+    /// Where function `name`'s component comes from.
+    pub fn handler(&self, name: &str) -> Result<HandlerSource, ManifestError> {
+        let spec = self.function(name)?;
+        let path = self.base_dir().join(&spec.handler);
+        Ok(if spec.handler.ends_with(".wasm") {
+            HandlerSource::Wasm(path)
+        } else {
+            HandlerSource::Crate(path)
+        })
+    }
+
+    /// The run-time configuration of function `name`: its own settings over
+    /// the provider's, over Lambda's defaults.
+    pub fn function_config(&self, name: &str) -> Result<FunctionConfig, ManifestError> {
+        let spec = self.function(name)?;
+        let mut config = FunctionConfig::new(name);
+        if let Some(mb) = spec.memory_size.or(self.provider.memory_size) {
+            config.memory_mb = mb;
+        }
+        if let Some(secs) = spec.timeout.or(self.provider.timeout) {
+            config.timeout = Duration::try_from_secs_f64(secs).unwrap_or(Duration::ZERO);
+        }
+        if let Some(region) = &self.provider.region {
+            config.region = region.clone();
+        }
+        let mut env: BTreeMap<String, String> = self
+            .provider
+            .environment
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone().into_string()))
+            .collect();
+        env.extend(
+            spec.environment
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone().into_string())),
+        );
+        config.environment = env.into_iter().collect();
+        Ok(config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const YAML: &str = "\
+service: demo
+provider:
+  name: aws
+  memorySize: 256
+  timeout: 5
+  environment:
+    STAGE: dev
+    RETRIES: 3
+functions:
+  hello:
+    handler: functions/hello
+    timeout: 1
+    environment:
+      STAGE: prod
+    colour: blue
+  api:
+    handler: build/api.wasm
+";
+
+    #[test]
+    fn function_settings_override_the_provider() {
+        let (m, warnings) = Manifest::parse(Path::new("dir/serverless.yml"), YAML).unwrap();
+        let hello = m.function_config("hello").unwrap();
+        assert_eq!(hello.memory_mb, 256);
+        assert_eq!(hello.timeout, Duration::from_secs(1));
+        assert!(hello
+            .environment
+            .contains(&("STAGE".to_string(), "prod".to_string())));
+        assert!(hello
+            .environment
+            .contains(&("RETRIES".to_string(), "3".to_string())));
+        assert_eq!(
+            m.handler("hello").unwrap(),
+            HandlerSource::Crate(PathBuf::from("dir/functions/hello"))
+        );
+        assert_eq!(
+            m.handler("api").unwrap(),
+            HandlerSource::Wasm(PathBuf::from("dir/build/api.wasm"))
+        );
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(
+            warnings[0].contains("functions.hello.colour"),
+            "{warnings:?}"
+        );
+    }
+
+    #[test]
+    fn malformed_yaml_names_line_and_column() {
+        let err = Manifest::parse(Path::new("s.yml"), "service: x\nfunctions:\n  a: [\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("s.yml:"), "{err}");
+        let err = Manifest::parse(
+            Path::new("s.yml"),
+            "service: x\nfunctions:\n  a:\n    timeout: 3\n",
+        )
+        .unwrap_err();
+        match err {
+            ManifestError::Parse { line, message, .. } => {
+                assert_eq!(line, 4, "{message}");
+                assert!(message.contains("handler"), "{message}");
+            }
+            other => panic!("unexpected {other}"),
+        }
+    }
+
+    #[test]
+    fn unknown_function_lists_the_known_ones() {
+        let (m, _) = Manifest::parse(Path::new("s.yml"), YAML).unwrap();
+        let err = m.function("nope").unwrap_err().to_string();
+        assert!(
+            err.contains("`nope`") && err.contains("`hello`") && err.contains("`api`"),
+            "{err}"
+        );
+    }
+}

@@ -1,0 +1,88 @@
+//! The START / END / REPORT lines every Lambda user reads, byte for byte in
+//! Lambda's format.
+
+use std::time::Duration;
+
+/// The figures of one invocation's REPORT line.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Report {
+    /// Time spent in `handle`.
+    pub duration: Duration,
+    /// Time spent creating the instance and running `init`; only on the
+    /// invocation that created its instance (a cold start).
+    pub init_duration: Option<Duration>,
+    /// The configured memory, in MB.
+    pub memory_size_mb: u32,
+    /// The instance's peak memory (linear memory plus the host's share), in
+    /// MB, rounded up.
+    pub max_memory_used_mb: u64,
+}
+
+impl Report {
+    /// Billed duration in whole milliseconds: the run time (and, as on Lambda
+    /// since 2025, the init time of a cold start) rounded up to the next
+    /// millisecond.
+    pub fn billed_ms(&self) -> u64 {
+        let total = self.duration + self.init_duration.unwrap_or_default();
+        let micros = total.as_micros() as u64;
+        micros.div_ceil(1000).max(1)
+    }
+
+    /// `REPORT RequestId: …<TAB>Duration: … ms<TAB>…`, tab-separated as Lambda writes it.
+    pub fn line(&self, request_id: &str) -> String {
+        let mut line = format!(
+            "REPORT RequestId: {request_id}\tDuration: {:.2} ms\tBilled Duration: {} ms\tMemory Size: {} MB\tMax Memory Used: {} MB",
+            ms(self.duration),
+            self.billed_ms(),
+            self.memory_size_mb,
+            self.max_memory_used_mb,
+        );
+        if let Some(init) = self.init_duration {
+            line.push_str(&format!("\tInit Duration: {:.2} ms", ms(init)));
+        }
+        line
+    }
+}
+
+/// `START RequestId: … Version: …`
+pub fn start_line(request_id: &str, version: &str) -> String {
+    format!("START RequestId: {request_id} Version: {version}")
+}
+
+/// `END RequestId: …`
+pub fn end_line(request_id: &str) -> String {
+    format!("END RequestId: {request_id}")
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn report_line_matches_lambda() {
+        let r = Report {
+            duration: Duration::from_micros(1234),
+            init_duration: Some(Duration::from_micros(450)),
+            memory_size_mb: 128,
+            max_memory_used_mb: 18,
+        };
+        assert_eq!(
+            r.line("abc"),
+            "REPORT RequestId: abc\tDuration: 1.23 ms\tBilled Duration: 2 ms\tMemory Size: 128 MB\tMax Memory Used: 18 MB\tInit Duration: 0.45 ms"
+        );
+        let warm = Report {
+            init_duration: None,
+            ..r
+        };
+        assert!(!warm.line("abc").contains("Init Duration"));
+        assert_eq!(
+            start_line("abc", "$LATEST"),
+            "START RequestId: abc Version: $LATEST"
+        );
+        assert_eq!(end_line("abc"), "END RequestId: abc");
+    }
+}

@@ -1,0 +1,258 @@
+//! The `wasmfn` binary, as a user runs it.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use crate::support::{guest, json, root, shared_cache};
+
+fn wasmfn(cache: &Path, args: &[&str], stdin: Option<&[u8]>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_wasmfn"))
+        .arg("--cache-dir")
+        .arg(cache)
+        .args(args)
+        .current_dir(root())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn wasmfn");
+    let mut input = child.stdin.take().unwrap();
+    if let Some(bytes) = stdin {
+        input.write_all(bytes).unwrap();
+    }
+    drop(input);
+    child.wait_with_output().unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Bad input: exit status 2, one clear line on stderr, never a panic.
+fn assert_clean_failure(out: &Output, mentions: &[&str]) {
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "stderr: {stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(
+        stderr.trim_end().lines().count(),
+        1,
+        "one line, got: {stderr}"
+    );
+    assert!(stderr.starts_with("wasmfn: error: "), "{stderr}");
+    for m in mentions {
+        assert!(stderr.contains(m), "expected {m:?} in: {stderr}");
+    }
+}
+
+#[test]
+fn invoke_prints_the_response_and_lambdas_log_lines() {
+    let hello = guest("hello");
+    let out = wasmfn(&shared_cache(), &["invoke", hello.to_str().unwrap()], None);
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert!(out.status.success(), "{stderr}");
+    let response = json(stdout.as_bytes());
+    assert_eq!(response["statusCode"], 200);
+    let lines: Vec<&str> = stderr
+        .lines()
+        .filter(|l| !l.starts_with("wasmfn:"))
+        .collect();
+    assert!(
+        lines[0].starts_with("START RequestId: ") && lines[0].ends_with(" Version: $LATEST"),
+        "{stderr}"
+    );
+    let id = lines[0]["START RequestId: ".len()..]
+        .split(' ')
+        .next()
+        .unwrap();
+    assert_eq!(lines[lines.len() - 2], format!("END RequestId: {id}"));
+    let report = lines[lines.len() - 1];
+    let fields: Vec<&str> = report.split('\t').collect();
+    assert_eq!(fields[0], format!("REPORT RequestId: {id}"));
+    assert!(
+        fields[1].starts_with("Duration: ") && fields[1].ends_with(" ms"),
+        "{report}"
+    );
+    assert!(
+        fields[2].starts_with("Billed Duration: ") && fields[2].ends_with(" ms"),
+        "{report}"
+    );
+    assert_eq!(fields[3], "Memory Size: 128 MB");
+    assert!(
+        fields[4].starts_with("Max Memory Used: ") && fields[4].ends_with(" MB"),
+        "{report}"
+    );
+    assert!(
+        fields[5].starts_with("Init Duration: ") && fields[5].ends_with(" ms"),
+        "{report}"
+    );
+    let body: serde_json::Value = serde_json::from_str(response["body"].as_str().unwrap()).unwrap();
+    assert_eq!(body["requestId"], id);
+}
+
+#[test]
+fn invoke_by_name_builds_the_crate_named_in_the_manifest() {
+    let out = wasmfn(
+        &shared_cache(),
+        &["invoke", "hello", "--event", "-"],
+        Some(b"{}"),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(json(&out.stdout)["statusCode"], 200);
+}
+
+#[test]
+fn a_function_error_prints_lambdas_error_json_and_exits_1() {
+    let probe = guest("probe");
+    let out = wasmfn(
+        &shared_cache(),
+        &["invoke", probe.to_str().unwrap(), "--event", "-"],
+        Some(br#"{"action":"error","text":"nope"}"#),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stdout).trim(),
+        r#"{"errorMessage":"nope","errorType":"CustomError"}"#
+    );
+    assert!(text(&out.stderr).contains("REPORT RequestId: "));
+}
+
+#[test]
+fn timeout_and_memory_flags_are_enforced() {
+    let probe = guest("probe");
+    let probe = probe.to_str().unwrap();
+    let out = wasmfn(
+        &shared_cache(),
+        &["invoke", probe, "--timeout", "1", "--event", "-"],
+        Some(br#"{"action":"loop"}"#),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(json(&out.stdout)["errorType"], "Sandbox.Timedout");
+    assert!(
+        text(&out.stderr).contains("Duration: 10"),
+        "about 1000 ms: {}",
+        text(&out.stderr)
+    );
+
+    let out = wasmfn(
+        &shared_cache(),
+        &["invoke", probe, "--memory", "64", "--event", "-"],
+        Some(br#"{"action":"alloc","n":100}"#),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(json(&out.stdout)["errorType"], "Runtime.OutOfMemory");
+    assert!(text(&out.stderr).contains("Memory Size: 64 MB"));
+}
+
+#[test]
+fn env_flags_reach_the_guest() {
+    let probe = guest("probe");
+    let out = wasmfn(
+        &shared_cache(),
+        &[
+            "invoke",
+            probe.to_str().unwrap(),
+            "--env",
+            "COLOUR=blue",
+            "--event",
+            "-",
+        ],
+        Some(br#"{"action":"env","text":"COLOUR"}"#),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(json(&out.stdout)["value"], "blue");
+}
+
+#[test]
+fn the_second_invoke_does_not_compile() {
+    let cache = tempfile::tempdir().unwrap();
+    let hello = guest("hello");
+    let first = wasmfn(cache.path(), &["invoke", hello.to_str().unwrap()], None);
+    assert!(first.status.success());
+    assert!(
+        text(&first.stderr).contains("wasmfn: compiled"),
+        "{}",
+        text(&first.stderr)
+    );
+    let second = wasmfn(cache.path(), &["invoke", hello.to_str().unwrap()], None);
+    assert!(second.status.success());
+    assert!(
+        !text(&second.stderr).contains("compiled"),
+        "{}",
+        text(&second.stderr)
+    );
+    let artifacts = std::fs::read_dir(cache.path()).unwrap().count();
+    assert_eq!(artifacts, 1, "one artifact, written once");
+}
+
+#[test]
+fn a_malformed_event_is_a_clear_error() {
+    let hello = guest("hello");
+    let out = wasmfn(
+        &shared_cache(),
+        &["invoke", hello.to_str().unwrap(), "--event", "-"],
+        Some(b"{not json"),
+    );
+    assert_clean_failure(&out, &["not valid JSON", "stdin"]);
+}
+
+#[test]
+fn a_file_that_is_not_wasm_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("notes.wasm");
+    std::fs::write(&path, b"hello, I am text").unwrap();
+    let out = wasmfn(&shared_cache(), &["invoke", path.to_str().unwrap()], None);
+    assert_clean_failure(&out, &["notes.wasm", "not a WebAssembly file"]);
+}
+
+#[test]
+fn a_core_module_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("core.wasm");
+    std::fs::write(&path, b"\0asm\x01\0\0\0").unwrap();
+    let out = wasmfn(&shared_cache(), &["invoke", path.to_str().unwrap()], None);
+    assert_clean_failure(
+        &out,
+        &["core.wasm", "core WebAssembly module", "wasm32-wasip2"],
+    );
+}
+
+#[test]
+fn a_component_without_the_export_is_a_clear_error() {
+    let no_export = guest("no-export");
+    let out = wasmfn(
+        &shared_cache(),
+        &["invoke", no_export.to_str().unwrap()],
+        None,
+    );
+    assert_clean_failure(&out, &["no-export.wasm", "does not export `handle`"]);
+}
+
+#[test]
+fn an_unknown_function_name_lists_the_known_ones() {
+    let out = wasmfn(&shared_cache(), &["invoke", "nonesuch"], None);
+    assert_clean_failure(&out, &["unknown function `nonesuch`", "`hello`", "`api`"]);
+}
+
+#[test]
+fn a_missing_wasm_file_is_a_clear_error() {
+    let out = wasmfn(&shared_cache(), &["invoke", "missing/thing.wasm"], None);
+    assert_clean_failure(&out, &["missing/thing.wasm"]);
+}
+
+#[test]
+fn a_broken_manifest_names_the_line_and_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("serverless.yml");
+    std::fs::write(
+        &path,
+        "service: x\nfunctions:\n  a:\n    handler: [unclosed\n",
+    )
+    .unwrap();
+    let out = wasmfn(
+        &shared_cache(),
+        &["invoke", "a", "--manifest", path.to_str().unwrap()],
+        None,
+    );
+    assert_clean_failure(&out, &["serverless.yml:"]);
+}

@@ -1,0 +1,11 @@
+//! The integration suite: real wasm guests, built from `functions/` and
+//! `tests/guests/`, run through the real host — as a library and as the
+//! `wasmfn` binary. One test binary, so the host links once.
+
+mod support;
+
+mod cache;
+mod cli;
+mod errors;
+mod functions;
+mod invoke;

@@ -1,0 +1,75 @@
+//! Shared fixtures: the guests, built once per test run, and hosts.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+
+use wasmfn::{EngineOptions, Function, FunctionConfig, GuestBuilder, Host, HostOptions};
+
+/// The repository root.
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("host/ has a parent")
+        .to_owned()
+}
+
+/// The `.wasm` of guest `name`, building every guest on first use. The
+/// guests live in their own workspace (`functions/`), so this nested cargo
+/// never contends with the cargo running these tests.
+pub fn guest(name: &str) -> PathBuf {
+    static GUESTS: OnceLock<BTreeMap<String, PathBuf>> = OnceLock::new();
+    let guests = GUESTS.get_or_init(|| {
+        GuestBuilder::new()
+            .build_workspace(&root().join("functions"))
+            .expect("building the guests (is the wasm32-wasip2 target installed?)")
+    });
+    guests
+        .get(name)
+        .unwrap_or_else(|| panic!("no guest named {name}; have {:?}", guests.keys()))
+        .clone()
+}
+
+/// A cache directory shared by the tests that do not test the cache itself,
+/// so each guest is compiled once per run.
+pub fn shared_cache() -> PathBuf {
+    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
+    DIR.get_or_init(|| tempfile::tempdir().expect("temp dir"))
+        .path()
+        .to_owned()
+}
+
+/// Host options for tests: a small pool (tests run in parallel, and each
+/// pool reserves address space) and the given cache.
+pub fn options(cache_dir: &Path) -> HostOptions {
+    HostOptions {
+        engine: EngineOptions {
+            max_instances: 20,
+            ..EngineOptions::default()
+        },
+        cache_dir: cache_dir.to_owned(),
+    }
+}
+
+/// A host on the shared cache.
+pub fn host() -> Host {
+    Host::new(options(&shared_cache())).expect("host")
+}
+
+/// Loads guest `name` on `host` with `config`.
+pub fn load(host: &Host, name: &str, config: FunctionConfig) -> Arc<Function> {
+    host.load(&guest(name), config).expect("load")
+}
+
+/// A probe function with Lambda's defaults, on a fresh host.
+pub fn probe() -> (Host, Arc<Function>) {
+    let host = host();
+    let f = load(&host, "probe", FunctionConfig::new("probe"));
+    (host, f)
+}
+
+/// Parses a JSON payload.
+pub fn json(bytes: &[u8]) -> serde_json::Value {
+    serde_json::from_slice(bytes)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(bytes)))
+}

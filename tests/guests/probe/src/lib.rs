@@ -1,0 +1,119 @@
+//! A guest for the host's tests: its event names an action, and it does
+//! exactly that, so each test can provoke one behaviour through the real host.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde::Deserialize;
+use serde_json::{json, Value};
+use wasmfn_guest::{Context, Error};
+
+static INVOCATIONS: AtomicU64 = AtomicU64::new(0);
+static INITS: AtomicU64 = AtomicU64::new(0);
+
+#[derive(Deserialize)]
+struct Event {
+    action: String,
+    #[serde(default)]
+    n: u64,
+    #[serde(default)]
+    text: String,
+}
+
+fn init() -> Result<(), Error> {
+    INITS.fetch_add(1, Ordering::SeqCst);
+    println!("probe init");
+    if std::env::var("PROBE_FAIL_INIT").is_ok() {
+        return Err(Error::new("ConfigError", "PROBE_FAIL_INIT is set"));
+    }
+    Ok(())
+}
+
+#[wasmfn_guest::handler(init = init)]
+fn handler(event: Event, ctx: Context) -> Result<Value, Error> {
+    let count = INVOCATIONS.fetch_add(1, Ordering::SeqCst) + 1;
+    Ok(match event.action.as_str() {
+        "echo" => json!({
+            "requestId": ctx.request_id,
+            "functionName": ctx.function_name,
+            "functionVersion": ctx.function_version,
+            "invokedFunctionArn": ctx.invoked_function_arn,
+            "memoryLimitInMb": ctx.memory_limit_in_mb,
+            "deadlineMs": ctx.deadline_ms,
+            "logGroupName": ctx.log_group_name,
+            "logStreamName": ctx.log_stream_name,
+            "traceId": ctx.xray_trace_id,
+            "clientContext": ctx.client_context,
+            "identity": ctx.identity,
+            "remainingMs": ctx.remaining_time().as_millis() as u64,
+        }),
+        "counter" => json!({ "invocations": count, "inits": INITS.load(Ordering::SeqCst) }),
+        "env" => json!({ "value": std::env::var(&event.text).ok() }),
+        "log" => {
+            for i in 0..event.n {
+                println!("line {i} to stdout");
+            }
+            eprintln!("one line to stderr");
+            json!({ "logged": event.n })
+        }
+        "flood" => {
+            // `n` megabytes of output, far past any sane log cap.
+            let line = "x".repeat(1023);
+            for _ in 0..event.n * 1024 {
+                println!("{line}");
+            }
+            json!({ "flooded": event.n })
+        }
+        "loop" => {
+            let mut i: u64 = 0;
+            loop {
+                i = std::hint::black_box(i.wrapping_add(1));
+            }
+        }
+        "sleep" => {
+            std::thread::sleep(std::time::Duration::from_millis(event.n));
+            json!({ "slept": event.n })
+        }
+        "alloc" => {
+            // `n` megabytes through the Rust allocator, touched so that it is
+            // really used.
+            let mut v = vec![0u8; (event.n as usize) << 20];
+            for chunk in v.chunks_mut(4096) {
+                chunk[0] = 1;
+            }
+            json!({ "allocated_mb": event.n, "sum": v.iter().map(|&b| b as u64).sum::<u64>() })
+        }
+        "grow" => {
+            // Raw `memory.grow` in 1 MiB steps until refused: a guest that
+            // handles the failure itself survives.
+            let mut grown = 0;
+            while grown < event.n {
+                if core::arch::wasm32::memory_grow(0, 16) == usize::MAX {
+                    break;
+                }
+                grown += 1;
+            }
+            json!({ "grown_mb": grown })
+        }
+        "panic" => panic!("probe was asked to panic: {}", event.text),
+        "trap" => core::arch::wasm32::unreachable(),
+        "exit" => std::process::exit(event.n as i32),
+        "recurse" => json!({ "depth": recurse(event.n.max(1)) }),
+        "error" => return Err(Error::new("CustomError", event.text)),
+        "big" => json!({ "data": "y".repeat(event.n as usize) }),
+        other => {
+            return Err(Error::new(
+                "UnknownAction",
+                format!("unknown action `{other}`"),
+            ))
+        }
+    })
+}
+
+#[inline(never)]
+fn recurse(n: u64) -> u64 {
+    let pad = std::hint::black_box([n; 64]);
+    if n == 0 {
+        return 0;
+    }
+    1 + recurse(std::hint::black_box(n + 1)) + pad[3] % 2
+}
