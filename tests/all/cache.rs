@@ -65,3 +65,32 @@ fn a_corrupt_artifact_is_recompiled_not_trusted() {
         .unwrap();
     assert_eq!(g.load_stats().source, ArtifactSource::Compiled);
 }
+
+#[test]
+fn without_address_space_for_the_pool_the_engine_falls_back_to_on_demand() {
+    let dir = tempfile::tempdir().unwrap();
+    // A million 4 GiB slots cannot be reserved in a 47-bit address space.
+    let mut greedy = options(dir.path());
+    greedy.engine.max_instances = 1_000_000;
+    let host = Host::new(greedy.clone()).expect("auto mode falls back");
+    assert_eq!(host.allocator(), wasmfn::Allocator::OnDemand);
+    // ... and the fallback engine runs functions.
+    let f = host
+        .load(&guest("hello"), FunctionConfig::new("hello"))
+        .unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let inv = rt.block_on(f.invoke(b"{}", wasmfn::InvokeRequest::default()));
+    assert!(inv.result.is_ok());
+
+    greedy.engine.pooling = wasmfn::PoolingMode::Required;
+    let err = Host::new(greedy)
+        .err()
+        .expect("required pooling fails loudly");
+    assert!(err.to_string().contains("pooling allocator"), "{err}");
+
+    let normal = Host::new(options(dir.path())).unwrap();
+    assert_eq!(normal.allocator(), wasmfn::Allocator::Pooling);
+}

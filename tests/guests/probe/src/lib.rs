@@ -28,8 +28,10 @@ fn init() -> Result<(), Error> {
     Ok(())
 }
 
+// Async, so that the tests cover the SDK's async path; `hello` and `api`
+// cover the synchronous one.
 #[wasmfn_guest::handler(init = init)]
-fn handler(event: Event, ctx: Context) -> Result<Value, Error> {
+async fn handler(event: Event, ctx: Context) -> Result<Value, Error> {
     let count = INVOCATIONS.fetch_add(1, Ordering::SeqCst) + 1;
     Ok(match event.action.as_str() {
         "echo" => json!({
