@@ -123,3 +123,16 @@ pub enum LoadError {
         message: String,
     },
 }
+
+/// An invocation refused because the function already runs as many
+/// invocations as its reserved concurrency allows: Lambda's
+/// `TooManyRequestsException` (HTTP 429), a service error rather than a
+/// function error.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("Rate Exceeded: function `{function}` is already running {limit} invocations, its reserved concurrency. Retry later, or raise reservedConcurrency")]
+pub struct Throttled {
+    /// The function's name.
+    pub function: String,
+    /// Its concurrency limit.
+    pub limit: u32,
+}

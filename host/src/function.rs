@@ -12,10 +12,10 @@ use wasmtime::Engine;
 
 use crate::bindings;
 use crate::cache::LoadStats;
-use crate::error::FunctionError;
+use crate::error::{FunctionError, Throttled};
 use crate::instance::{unix_ms, Instance, InstanceState};
 use crate::logs::CapturedLogs;
-use crate::pool::Pool;
+use crate::pool::{Pool, PoolConfig, PoolStats, Start};
 use crate::report::Report;
 
 /// Lambda's default memory size, in MB.
@@ -41,6 +41,8 @@ pub struct FunctionConfig {
     pub region: String,
     /// The account id reported in ARNs.
     pub account_id: String,
+    /// How instances are pooled: reuse or fresh, spares, limits.
+    pub pool: PoolConfig,
 }
 
 impl FunctionConfig {
@@ -54,6 +56,7 @@ impl FunctionConfig {
             environment: Vec::new(),
             region: "us-east-1".into(),
             account_id: "000000000000".into(),
+            pool: PoolConfig::default(),
         }
     }
 
@@ -113,6 +116,9 @@ pub struct Invocation {
     pub result: Result<Vec<u8>, FunctionError>,
     /// What the guest printed (during `init` too, on a cold start).
     pub logs: CapturedLogs,
+    /// Whether the instance was created for this invocation, a spare, or
+    /// warm.
+    pub start: Start,
     /// The REPORT figures.
     pub report: Report,
 }
@@ -151,6 +157,7 @@ impl Function {
         load_stats: LoadStats,
     ) -> Self {
         let environment = lambda_environment(&config);
+        let config_pool = config.pool.clone();
         Function {
             config,
             engine,
@@ -158,7 +165,7 @@ impl Function {
             exports,
             environment,
             load_stats,
-            pool: Pool::default(),
+            pool: Pool::new(config_pool),
         }
     }
 
@@ -174,7 +181,66 @@ impl Function {
 
     /// How many warm instances are idle right now.
     pub fn idle_instances(&self) -> usize {
-        self.pool.idle()
+        self.pool.stats().idle
+    }
+
+    /// The pool's counters.
+    pub fn pool_stats(&self) -> PoolStats {
+        self.pool.stats()
+    }
+
+    /// Drops warm instances idle past the pool's `idle_timeout`; returns how
+    /// many. Servers call this periodically; invocations also skip stale
+    /// instances on their own.
+    pub fn reap_idle(&self) -> usize {
+        self.pool.reap()
+    }
+
+    /// Creates spares until the configured number are ready, waiting for
+    /// them. Used at start-up, before the first request (on Lambda, inside
+    /// the init phase). Returns the first error any instance hit.
+    pub async fn prewarm(&self) -> Result<(), FunctionError> {
+        let missing = self.pool.claim_spare_slots();
+        let mut result = Ok(());
+        for _ in 0..missing {
+            let (instance, _logs, _took) = self.cold_instance().await;
+            match instance {
+                Ok(instance) => self.pool.add_spare(Some(instance)),
+                Err(e) => {
+                    self.pool.add_spare(None);
+                    if result.is_ok() {
+                        result = Err(e);
+                    }
+                }
+            }
+        }
+        result
+    }
+
+    /// Replaces used spares in the background, off the request path. Without
+    /// a tokio runtime (a one-shot CLI invoke) there is nothing to replace
+    /// them for, so nothing happens.
+    fn refill_spares(self: &Arc<Self>) {
+        if self.pool.config().spares == 0 {
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let missing = self.pool.claim_spare_slots();
+        if missing == 0 {
+            return;
+        }
+        let function = Arc::clone(self);
+        runtime.spawn(async move {
+            for _ in 0..missing {
+                let (instance, _logs, _took) = function.cold_instance().await;
+                if let Err(e) = &instance {
+                    tracing::warn!(function = %function.config.name, "cannot create a spare instance: {e}");
+                }
+                function.pool.add_spare(instance.ok());
+            }
+        });
     }
 
     pub(crate) fn engine(&self) -> &Engine {
@@ -206,29 +272,46 @@ impl Function {
         (result, init.logs, start.elapsed())
     }
 
-    /// Invokes the function once: takes a warm instance or makes one, runs
-    /// the event through it, and keeps it warm unless it was poisoned.
-    pub async fn invoke(&self, event: &[u8], request: InvokeRequest) -> Invocation {
+    /// Invokes the function once: takes a warm instance (or a spare, or
+    /// makes one), runs the event through it, and gives it back to the pool,
+    /// which keeps it warm unless it was poisoned or the policy says
+    /// otherwise.
+    ///
+    /// Over the function's reserved concurrency, the invocation is refused
+    /// at once with [`Throttled`].
+    pub async fn invoke(
+        self: &Arc<Self>,
+        event: &[u8],
+        request: InvokeRequest,
+    ) -> Result<Invocation, Throttled> {
+        let _admission = self.pool.admit(&self.config.name)?;
         let request_id = request
             .request_id
             .clone()
             .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-        let (instance, mut logs, init_duration) = match self.pool.take() {
-            Some(instance) => (Ok(instance), CapturedLogs::default(), None),
+        let (instance, mut logs, init_duration, start) = match self.pool.take() {
+            Some((instance, start)) => {
+                if start == Start::Spare {
+                    self.refill_spares();
+                }
+                (Ok(instance), CapturedLogs::default(), None, start)
+            }
             None => {
+                self.pool.record_cold();
                 let (instance, logs, took) = self.cold_instance().await;
-                (instance, logs, Some(took))
+                (instance, logs, Some(took), Start::Cold)
             }
         };
         let mut instance = match instance {
             Ok(instance) => instance,
             Err(error) => {
-                return Invocation {
+                return Ok(Invocation {
                     request_id,
                     result: Err(error),
                     logs,
+                    start,
                     report: self.report(Duration::ZERO, init_duration, 0),
-                }
+                })
             }
         };
         let ctx = self.context(&request_id, &request, instance.log_stream_name());
@@ -240,15 +323,14 @@ impl Function {
             init_duration,
             instance.max_memory_used_bytes(),
         );
-        if !instance.is_poisoned() {
-            self.pool.put(instance);
-        }
-        Invocation {
+        self.pool.give_back(instance);
+        Ok(Invocation {
             request_id,
             result: call.result,
             logs,
+            start,
             report,
-        }
+        })
     }
 
     fn context(

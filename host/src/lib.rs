@@ -40,9 +40,10 @@ pub mod report;
 
 pub use cache::{ArtifactCache, ArtifactSource, LoadStats};
 pub use engine::{Allocator, EngineOptions, PoolingMode};
-pub use error::{FunctionError, LoadError};
+pub use error::{FunctionError, LoadError, Throttled};
 pub use function::{Function, FunctionConfig, Invocation, InvokeRequest};
 pub use guest_build::{BuildError, GuestBuilder};
 pub use host::{Host, HostOptions};
 pub use manifest::{HandlerSource, Manifest, ManifestError};
+pub use pool::{Policy, PoolConfig, PoolStats, Start};
 pub use report::Report;

@@ -83,7 +83,7 @@ fn without_address_space_for_the_pool_the_engine_falls_back_to_on_demand() {
         .build()
         .unwrap();
     let inv = rt.block_on(f.invoke(b"{}", wasmfn::InvokeRequest::default()));
-    assert!(inv.result.is_ok());
+    assert!(inv.expect("not throttled").result.is_ok());
 
     greedy.engine.pooling = wasmfn::PoolingMode::Required;
     let err = Host::new(greedy)

@@ -11,10 +11,11 @@ use crate::support::{host, json, load};
 
 /// After a failure, the same function must answer normally from a new
 /// instance (a cold start), and the failed instance must be gone.
-async fn assert_recovers(f: &Function) {
+async fn assert_recovers(f: &std::sync::Arc<Function>) {
     let inv = f
         .invoke(br#"{"action":"counter"}"#, InvokeRequest::default())
-        .await;
+        .await
+        .expect("not throttled");
     assert!(
         inv.report.init_duration.is_some(),
         "a poisoned instance was reused"
@@ -40,7 +41,8 @@ async fn an_infinite_loop_times_out_in_about_the_timeout() {
     let start = Instant::now();
     let inv = f
         .invoke(br#"{"action":"loop"}"#, InvokeRequest::default())
-        .await;
+        .await
+        .expect("not throttled");
     let took = start.elapsed();
     let err = inv.result.unwrap_err();
     assert_eq!(err.error_type, ERROR_TIMEOUT);
@@ -64,7 +66,8 @@ async fn a_guest_blocked_in_a_host_call_times_out_too() {
     let (_host, f) = probe_with(128, Duration::from_millis(500));
     let inv = f
         .invoke(br#"{"action":"sleep","n":30000}"#, InvokeRequest::default())
-        .await;
+        .await
+        .expect("not throttled");
     assert_eq!(inv.result.unwrap_err().error_type, ERROR_TIMEOUT);
     assert!(inv.report.duration < Duration::from_secs(10));
     assert_recovers(&f).await;
@@ -75,7 +78,8 @@ async fn allocating_past_memory_size_is_out_of_memory() {
     let (_host, f) = probe_with(64, Duration::from_secs(3));
     let inv = f
         .invoke(br#"{"action":"alloc","n":100}"#, InvokeRequest::default())
-        .await;
+        .await
+        .expect("not throttled");
     let err = inv.result.unwrap_err();
     assert_eq!(err.error_type, ERROR_OUT_OF_MEMORY);
     assert!(err.error_message.contains("64 MB"), "{}", err.error_message);
@@ -83,7 +87,8 @@ async fn allocating_past_memory_size_is_out_of_memory() {
     // Under the cap, the same allocation is fine.
     let inv = f
         .invoke(br#"{"action":"alloc","n":32}"#, InvokeRequest::default())
-        .await;
+        .await
+        .expect("not throttled");
     assert_eq!(json(&inv.result.unwrap())["allocated_mb"], 32);
 }
 
@@ -95,7 +100,8 @@ async fn a_panic_is_unhandled_with_its_message() {
             br#"{"action":"panic","text":"kaboom"}"#,
             InvokeRequest::default(),
         )
-        .await;
+        .await
+        .expect("not throttled");
     let err = inv.result.clone().unwrap_err();
     assert_eq!(err.error_type, ERROR_UNHANDLED);
     assert_eq!(
@@ -119,7 +125,8 @@ async fn a_trap_is_unhandled_with_a_wasm_stack_trace() {
     let (_host, f) = probe_with(128, Duration::from_secs(3));
     let inv = f
         .invoke(br#"{"action":"trap"}"#, InvokeRequest::default())
-        .await;
+        .await
+        .expect("not throttled");
     let err = inv.result.unwrap_err();
     assert_eq!(err.error_type, ERROR_UNHANDLED);
     assert!(
@@ -136,7 +143,8 @@ async fn runaway_recursion_traps_without_hurting_the_host() {
     let (_host, f) = probe_with(128, Duration::from_secs(3));
     let inv = f
         .invoke(br#"{"action":"recurse","n":1}"#, InvokeRequest::default())
-        .await;
+        .await
+        .expect("not throttled");
     assert_eq!(inv.result.unwrap_err().error_type, ERROR_UNHANDLED);
     assert_recovers(&f).await;
 }
@@ -146,7 +154,8 @@ async fn exit_is_a_runtime_exit_error() {
     let (_host, f) = probe_with(128, Duration::from_secs(3));
     let inv = f
         .invoke(br#"{"action":"exit","n":3}"#, InvokeRequest::default())
-        .await;
+        .await
+        .expect("not throttled");
     let err = inv.result.unwrap_err();
     assert_eq!(err.error_type, ERROR_EXIT);
     assert!(err
@@ -163,7 +172,8 @@ async fn a_returned_error_keeps_the_instance_warm() {
             br#"{"action":"error","text":"bad input"}"#,
             InvokeRequest::default(),
         )
-        .await;
+        .await
+        .expect("not throttled");
     let err = inv.result.unwrap_err();
     assert_eq!(
         (err.error_type.as_str(), err.error_message.as_str()),
@@ -175,7 +185,8 @@ async fn a_returned_error_keeps_the_instance_warm() {
     );
     let next = f
         .invoke(br#"{"action":"counter"}"#, InvokeRequest::default())
-        .await;
+        .await
+        .expect("not throttled");
     assert_eq!(
         next.report.init_duration, None,
         "an Err return is not a crash"
@@ -188,7 +199,8 @@ async fn an_event_of_the_wrong_shape_is_an_unmarshal_error() {
     let (_host, f) = probe_with(128, Duration::from_secs(3));
     let inv = f
         .invoke(br#"{"no_action":1}"#, InvokeRequest::default())
-        .await;
+        .await
+        .expect("not throttled");
     let err = inv.result.unwrap_err();
     assert_eq!(err.error_type, "Runtime.UnmarshalError");
     assert!(
@@ -214,9 +226,13 @@ async fn one_functions_failures_do_not_touch_another() {
         assert!(victim
             .invoke(event, InvokeRequest::default())
             .await
+            .expect("not throttled")
             .result
             .is_err());
-        let ok = bystander.invoke(b"{}", InvokeRequest::default()).await;
+        let ok = bystander
+            .invoke(b"{}", InvokeRequest::default())
+            .await
+            .expect("not throttled");
         assert_eq!(json(&ok.result.unwrap())["statusCode"], 200);
     }
 }

@@ -10,7 +10,10 @@ async fn hello_answers_with_an_api_gateway_response() {
     let host = host();
     let f = load(&host, "hello", FunctionConfig::new("hello"));
     let event = json!({"queryStringParameters": {"name": "Lambda"}}).to_string();
-    let inv = f.invoke(event.as_bytes(), InvokeRequest::default()).await;
+    let inv = f
+        .invoke(event.as_bytes(), InvokeRequest::default())
+        .await
+        .expect("not throttled");
     let response = json(&inv.result.unwrap());
     assert_eq!(response["statusCode"], 200);
     assert_eq!(response["headers"]["Access-Control-Allow-Origin"], "*");
@@ -23,7 +26,12 @@ async fn hello_answers_with_an_api_gateway_response() {
     assert!(body["timestamp"].as_str().unwrap().ends_with('Z'));
 }
 
-async fn call(f: &Function, method: &str, path: &str, body: Option<Value>) -> (i64, Value) {
+async fn call(
+    f: &std::sync::Arc<Function>,
+    method: &str,
+    path: &str,
+    body: Option<Value>,
+) -> (i64, Value) {
     let id = path.strip_prefix("/items/");
     let event = json!({
         "resource": if id.is_some() { "/items/{id}" } else { "/items" },
@@ -37,7 +45,8 @@ async fn call(f: &Function, method: &str, path: &str, body: Option<Value>) -> (i
     });
     let inv = f
         .invoke(event.to_string().as_bytes(), InvokeRequest::default())
-        .await;
+        .await
+        .expect("not throttled");
     let response = json(&inv.result.expect("the api never fails"));
     let status = response["statusCode"].as_i64().unwrap();
     let body = response["body"]

@@ -25,7 +25,10 @@ async fn the_guest_sees_every_context_field() {
         .duration_since(UNIX_EPOCH)
         .unwrap()
         .as_millis() as u64;
-    let inv = f.invoke(br#"{"action":"echo"}"#, request).await;
+    let inv = f
+        .invoke(br#"{"action":"echo"}"#, request)
+        .await
+        .expect("not throttled");
     assert_eq!(inv.request_id, "req-123");
     let ctx = json(&inv.result.expect("echo succeeds"));
     assert_eq!(ctx["requestId"], "req-123");
@@ -58,7 +61,8 @@ async fn a_warm_instance_keeps_its_globals_and_reports_no_init() {
     let (_host, f) = probe();
     let first = f
         .invoke(br#"{"action":"counter"}"#, InvokeRequest::default())
-        .await;
+        .await
+        .expect("not throttled");
     assert!(
         first.report.init_duration.is_some(),
         "the first call is cold"
@@ -69,7 +73,8 @@ async fn a_warm_instance_keeps_its_globals_and_reports_no_init() {
     );
     let second = f
         .invoke(br#"{"action":"counter"}"#, InvokeRequest::default())
-        .await;
+        .await
+        .expect("not throttled");
     assert_eq!(second.report.init_duration, None, "the second call is warm");
     assert_eq!(
         json(&second.result.unwrap()),
@@ -96,6 +101,7 @@ async fn environment_reaches_the_guest_with_lambdas_own_variables() {
         let out = json(
             &f.invoke(event.as_bytes(), InvokeRequest::default())
                 .await
+                .expect("not throttled")
                 .result
                 .unwrap(),
         );
@@ -111,7 +117,8 @@ async fn guest_output_is_captured_per_invocation_as_cloudwatch_lines() {
     let (_host, f) = probe();
     let inv = f
         .invoke(br#"{"action":"log","n":2}"#, InvokeRequest::default())
-        .await;
+        .await
+        .expect("not throttled");
     let text = inv.log_text();
     let id = &inv.request_id;
     assert!(
@@ -129,7 +136,8 @@ async fn guest_output_is_captured_per_invocation_as_cloudwatch_lines() {
     // The next invocation starts with an empty log.
     let next = f
         .invoke(br#"{"action":"counter"}"#, InvokeRequest::default())
-        .await;
+        .await
+        .expect("not throttled");
     assert!(next.logs.lines.is_empty(), "{:?}", next.logs.lines);
 }
 
@@ -138,7 +146,8 @@ async fn a_log_flood_is_truncated_and_the_instance_lives() {
     let (_host, f) = probe();
     let inv = f
         .invoke(br#"{"action":"flood","n":4}"#, InvokeRequest::default())
-        .await;
+        .await
+        .expect("not throttled");
     assert_eq!(json(&inv.result.clone().unwrap()), json!({"flooded": 4}));
     assert!(
         inv.logs.dropped_bytes > 2 << 20,
@@ -157,7 +166,8 @@ async fn a_guest_that_handles_refused_growth_keeps_running() {
     let f = load(&host, "probe", config);
     let inv = f
         .invoke(br#"{"action":"grow","n":1000}"#, InvokeRequest::default())
-        .await;
+        .await
+        .expect("not throttled");
     let grown = json(&inv.result.expect("refused growth is not an error"))["grown_mb"]
         .as_u64()
         .unwrap();
@@ -179,7 +189,8 @@ async fn init_runs_once_per_instance_and_its_failure_is_reported() {
     let f = load(&host, "probe", config);
     let inv = f
         .invoke(br#"{"action":"counter"}"#, InvokeRequest::default())
-        .await;
+        .await
+        .expect("not throttled");
     let err = inv.result.clone().unwrap_err();
     assert_eq!(err.error_type, "ConfigError");
     assert_eq!(err.error_message, "PROBE_FAIL_INIT is set");

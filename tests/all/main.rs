@@ -9,3 +9,4 @@ mod cli;
 mod errors;
 mod functions;
 mod invoke;
+mod pool;

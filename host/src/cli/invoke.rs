@@ -79,7 +79,7 @@ pub fn run(cli: &Cli, args: &InvokeArgs) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let invocation = runtime.block_on(function.invoke(&event, InvokeRequest::default()));
+    let invocation = runtime.block_on(function.invoke(&event, InvokeRequest::default()))?;
 
     let mut stderr = std::io::stderr().lock();
     writeln!(
