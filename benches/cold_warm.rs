@@ -1,1 +1,211 @@
-fn main() {}
+//! Cold versus warm: what each stage of a wasmfn invocation costs, next to
+//! the same handler compiled natively and called directly (the floor).
+//!
+//! Run with `cargo bench --bench cold_warm`. Groups:
+//!
+//! * `compile`: Cranelift, from `.wasm` to a precompiled artifact;
+//! * `load`: mapping a cached artifact (`Component::deserialize_file`);
+//! * `instantiate`: a new instance from the `InstancePre`, pooling versus
+//!   on-demand allocation;
+//! * `invoke_warm`: the full request path on a warm instance;
+//! * `invoke_fresh`: instantiate + init + call + drop (the fresh policy
+//!   without spares);
+//! * `invoke_spare`: a call on a pre-warmed, never-used instance;
+//! * `native_floor`: `hello`'s handler, natively, with the same JSON decode
+//!   and encode.
+//!
+//! The event is an API Gateway proxy event of 100 B, 1 KB, 64 KB or 1 MB.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use tokio::runtime::Runtime;
+use wasmfn::instance::Instance;
+use wasmfn::{
+    EngineOptions, Function, FunctionConfig, GuestBuilder, Host, HostOptions, InvokeRequest,
+    Policy, PoolingMode,
+};
+
+const SIZES: [(usize, &str); 4] = [
+    (100, "100B"),
+    (1 << 10, "1KB"),
+    (64 << 10, "64KB"),
+    (1 << 20, "1MB"),
+];
+
+fn hello_wasm() -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    GuestBuilder::new()
+        .build_crate(&root.join("functions/hello"))
+        .expect("building functions/hello (is the wasm32-wasip2 target installed?)")
+}
+
+struct Setup {
+    wasm: PathBuf,
+    _cache: tempfile::TempDir,
+    host: Host,
+    on_demand: Host,
+    runtime: Runtime,
+}
+
+fn setup() -> Setup {
+    let wasm = hello_wasm();
+    let cache = tempfile::tempdir().unwrap();
+    let options = |pooling| HostOptions {
+        engine: EngineOptions {
+            pooling,
+            ..EngineOptions::default()
+        },
+        cache_dir: cache.path().to_owned(),
+    };
+    let host = Host::new(options(PoolingMode::Required)).expect("pooling host");
+    let on_demand = Host::new(options(PoolingMode::Off)).expect("on-demand host");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    Setup {
+        wasm,
+        _cache: cache,
+        host,
+        on_demand,
+        runtime,
+    }
+}
+
+fn load(host: &Host, wasm: &Path, policy: Policy) -> Arc<Function> {
+    let mut config = FunctionConfig::new("hello");
+    config.pool.policy = policy;
+    host.load(wasm, config).expect("load hello")
+}
+
+fn compile_and_load(c: &mut Criterion, s: &Setup) {
+    let bytes = std::fs::read(&s.wasm).unwrap();
+    let engine = wasmtime::Engine::default();
+    let mut group = c.benchmark_group("compile");
+    group.sample_size(10);
+    group.bench_function("hello", |b| {
+        b.iter(|| engine.precompile_component(&bytes).unwrap())
+    });
+    group.finish();
+
+    let f = load(&s.host, &s.wasm, Policy::Reuse);
+    let artifact = f.load_stats().artifact.clone();
+    let mut group = c.benchmark_group("load");
+    group.bench_function("hello", |b| {
+        b.iter(|| s.host.load(&s.wasm, FunctionConfig::new("hello")).unwrap());
+    });
+    group.bench_function("deserialize_file", |b| {
+        let engine = wasmtime::Engine::new(wasmtime::Config::new().epoch_interruption(true))
+            .expect("engine");
+        // The plain engine has other settings than the host's, so its
+        // artifact is its own.
+        let plain = engine.precompile_component(&bytes).unwrap();
+        let path = artifact.with_extension("plain.cwasm");
+        std::fs::write(&path, plain).unwrap();
+        b.iter(|| {
+            unsafe { wasmtime::component::Component::deserialize_file(&engine, &path) }.unwrap()
+        });
+    });
+    group.finish();
+}
+
+fn instantiate(c: &mut Criterion, s: &Setup) {
+    let mut group = c.benchmark_group("instantiate");
+    for (name, host) in [("pooling", &s.host), ("on_demand", &s.on_demand)] {
+        let f = load(host, &s.wasm, Policy::Reuse);
+        group.bench_function(name, |b| {
+            // Only the instantiation is timed; dropping (returning the slot
+            // to the pool) happens outside the measurement.
+            b.iter_custom(|iters| {
+                s.runtime.block_on(async {
+                    let mut total = Duration::ZERO;
+                    for _ in 0..iters {
+                        let start = Instant::now();
+                        let instance = Instance::new(&f).await.unwrap();
+                        total += start.elapsed();
+                        drop(instance);
+                    }
+                    total
+                })
+            })
+        });
+    }
+    group.finish();
+}
+
+fn invoke(c: &mut Criterion, s: &Setup) {
+    let warm = &load(&s.host, &s.wasm, Policy::Reuse);
+    let fresh = &load(&s.host, &s.wasm, Policy::Fresh);
+    let ctx = wasmfn_guest::Context::for_test("hello");
+    for (size, label) in SIZES {
+        let event = wasmfn::sample::api_gateway_v1_of_size(size);
+        let event = &event;
+
+        let mut group = c.benchmark_group("invoke_warm");
+        group.throughput(Throughput::Bytes(size as u64));
+        group.bench_with_input(BenchmarkId::from_parameter(label), &size, |b, _| {
+            b.to_async(&s.runtime).iter(|| async {
+                let inv = warm.invoke(event, InvokeRequest::default()).await.unwrap();
+                inv.result.unwrap()
+            })
+        });
+        group.finish();
+
+        let mut group = c.benchmark_group("invoke_fresh");
+        group.throughput(Throughput::Bytes(size as u64));
+        group.bench_with_input(BenchmarkId::from_parameter(label), &size, |b, _| {
+            b.to_async(&s.runtime).iter(|| async {
+                let inv = fresh.invoke(event, InvokeRequest::default()).await.unwrap();
+                inv.result.unwrap()
+            })
+        });
+        group.finish();
+
+        let mut group = c.benchmark_group("invoke_spare");
+        group.throughput(Throughput::Bytes(size as u64));
+        group.bench_with_input(BenchmarkId::from_parameter(label), &size, |b, _| {
+            b.iter_custom(|iters| {
+                s.runtime.block_on(async {
+                    let mut total = Duration::ZERO;
+                    for _ in 0..iters {
+                        // A spare: instantiated and initialized, never called.
+                        let (instance, _, _) = warm.cold_instance().await;
+                        let mut instance = instance.expect("spare instance");
+                        let start = Instant::now();
+                        let out = warm.invoke_on(&mut instance, event).await.unwrap();
+                        total += start.elapsed();
+                        drop((instance, out));
+                    }
+                    total
+                })
+            })
+        });
+        group.finish();
+
+        let mut group = c.benchmark_group("native_floor");
+        group.throughput(Throughput::Bytes(size as u64));
+        group.bench_with_input(BenchmarkId::from_parameter(label), &size, |b, _| {
+            b.iter(|| wasmfn_guest::__private::call(event, ctx.clone(), hello::handler).unwrap())
+        });
+        group.finish();
+    }
+}
+
+fn benches(c: &mut Criterion) {
+    let s = setup();
+    compile_and_load(c, &s);
+    instantiate(c, &s);
+    invoke(c, &s);
+}
+
+criterion_group! {
+    name = cold_warm;
+    config = Criterion::default()
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2));
+    targets = benches
+}
+criterion_main!(cold_warm);

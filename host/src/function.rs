@@ -272,6 +272,25 @@ impl Function {
         (result, init.logs, start.elapsed())
     }
 
+    /// Runs one event on an instance the caller holds, outside the pool: for
+    /// benchmarks and tools that manage instances themselves.
+    pub async fn invoke_on(
+        &self,
+        instance: &mut Instance,
+        event: &[u8],
+    ) -> Result<Vec<u8>, FunctionError> {
+        let request_id = uuid::Uuid::new_v4().to_string();
+        let ctx = self.context(
+            &request_id,
+            &InvokeRequest::default(),
+            instance.log_stream_name(),
+        );
+        instance
+            .invoke(event, &ctx, self.config.timeout)
+            .await
+            .result
+    }
+
     /// Invokes the function once: takes a warm instance (or a spare, or
     /// makes one), runs the event through it, and gives it back to the pool,
     /// which keeps it warm unless it was poisoned or the policy says

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use wasmtime::component::{HasSelf, Linker};
 
 use crate::bindings;
-use crate::cache::ArtifactCache;
+use crate::cache::{ArtifactCache, ArtifactSource};
 use crate::engine::{Allocator, EngineOptions, WasmEngine};
 use crate::error::LoadError;
 use crate::function::{Exports, Function, FunctionConfig};
@@ -72,6 +72,39 @@ impl Host {
     /// Compiling can take a fraction of a second; call this off the async
     /// executor's threads.
     pub fn load(&self, path: &Path, config: FunctionConfig) -> Result<Arc<Function>, LoadError> {
+        self.load_observed(path, config, &Quiet)
+    }
+
+    /// Loads several functions at once, compiling those not yet cached in
+    /// parallel (one thread each; Cranelift also parallelises within a
+    /// component). Results come back in the order given.
+    pub fn load_many(
+        &self,
+        functions: Vec<(std::path::PathBuf, FunctionConfig)>,
+        observer: &(dyn LoadObserver + Sync),
+    ) -> Vec<Result<Arc<Function>, LoadError>> {
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = functions
+                .into_iter()
+                .map(|(path, config)| {
+                    scope.spawn(move || self.load_observed(&path, config, observer))
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("a load thread does not panic"))
+                .collect()
+        })
+    }
+
+    /// [`Host::load`], telling `observer` when a compile starts and ends, so
+    /// that a command line can show progress.
+    pub fn load_observed(
+        &self,
+        path: &Path,
+        config: FunctionConfig,
+        observer: &dyn LoadObserver,
+    ) -> Result<Arc<Function>, LoadError> {
         if let Err(message) = config.validate(self.options.engine.max_memory_mb) {
             return Err(LoadError::Abi {
                 path: path.to_owned(),
@@ -85,6 +118,7 @@ impl Host {
         check_header(path, &wasm)?;
         let engine = self.engine.engine();
         let (component, stats) = self.cache.load_or_compile(engine, path, &wasm, |bytes| {
+            observer.compiling(path);
             engine
                 .precompile_component(bytes)
                 .map_err(|e| LoadError::Invalid {
@@ -92,6 +126,9 @@ impl Host {
                     message: format!("{e:#}"),
                 })
         })?;
+        if stats.source == ArtifactSource::Compiled {
+            observer.compiled(path, stats.compile, &stats.artifact);
+        }
         let handle =
             component
                 .get_export_index(None, "handle")
@@ -115,6 +152,22 @@ impl Host {
             stats,
         )))
     }
+}
+
+/// Hears about compiles during [`Host::load_observed`].
+pub trait LoadObserver: Sync {
+    /// Cranelift is about to compile `wasm` (the cache had no artifact).
+    fn compiling(&self, wasm: &Path);
+    /// The compile of `wasm` took `took`; its artifact is at `artifact`.
+    fn compiled(&self, wasm: &Path, took: std::time::Duration, artifact: &Path);
+}
+
+/// The observer of [`Host::load`]: says nothing.
+struct Quiet;
+
+impl LoadObserver for Quiet {
+    fn compiling(&self, _: &Path) {}
+    fn compiled(&self, _: &Path, _: std::time::Duration, _: &Path) {}
 }
 
 /// Tells apart "not wasm", "a core module" and "a component" from the first

@@ -37,6 +37,7 @@ pub mod logs;
 pub mod manifest;
 pub mod pool;
 pub mod report;
+pub mod sample;
 
 pub use cache::{ArtifactCache, ArtifactSource, LoadStats};
 pub use engine::{Allocator, EngineOptions, PoolingMode};

@@ -32,7 +32,10 @@ async fn reuse_keeps_globals_across_invocations() {
     assert_eq!(counter(&f).await, (2, Start::Warm));
     assert_eq!(counter(&f).await, (3, Start::Warm));
     let stats = f.pool_stats();
-    assert_eq!((stats.cold_starts, stats.warm_starts, stats.idle), (1, 2, 1));
+    assert_eq!(
+        (stats.cold_starts, stats.warm_starts, stats.idle),
+        (1, 2, 1)
+    );
 }
 
 #[tokio::test]
@@ -59,7 +62,11 @@ async fn an_instance_that_trapped_or_timed_out_is_never_reused() {
     assert_eq!(trap.start, Start::Warm);
     assert!(trap.result.is_err());
     assert_eq!(f.idle_instances(), 0);
-    assert_eq!(counter(&f).await, (1, Start::Cold), "a new instance, not the trapped one");
+    assert_eq!(
+        counter(&f).await,
+        (1, Start::Cold),
+        "a new instance, not the trapped one"
+    );
 
     let host = host();
     let mut config = FunctionConfig::new("probe");
@@ -94,7 +101,11 @@ async fn idle_timeout_retires_an_instance() {
     });
     assert_eq!(counter(&f).await, (1, Start::Cold));
     tokio::time::sleep(Duration::from_millis(120)).await;
-    assert_eq!(counter(&f).await, (1, Start::Cold), "the idle instance expired");
+    assert_eq!(
+        counter(&f).await,
+        (1, Start::Cold),
+        "the idle instance expired"
+    );
     tokio::time::sleep(Duration::from_millis(120)).await;
     assert_eq!(f.reap_idle(), 1);
     assert_eq!(f.idle_instances(), 0);
@@ -114,7 +125,10 @@ async fn spares_serve_without_init_and_are_refilled() {
         .await
         .unwrap();
     assert_eq!(inv.start, Start::Spare);
-    assert_eq!(inv.report.init_duration, None, "init ran before the request");
+    assert_eq!(
+        inv.report.init_duration, None,
+        "init ran before the request"
+    );
     assert_eq!(
         json(&inv.result.unwrap()),
         json!({"invocations": 1, "inits": 1}),
@@ -123,7 +137,10 @@ async fn spares_serve_without_init_and_are_refilled() {
     // The used spare is replaced in the background.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     while f.pool_stats().spares < 2 {
-        assert!(tokio::time::Instant::now() < deadline, "spares were not refilled");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "spares were not refilled"
+        );
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     assert_eq!(f.pool_stats().spare_starts, 1);

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context as _};
 use clap::Args;
-use wasmfn::{ArtifactSource, Host, InvokeRequest};
+use wasmfn::{Host, InvokeRequest};
 
 use super::Cli;
 
@@ -65,16 +65,7 @@ pub fn run(cli: &Cli, args: &InvokeArgs) -> anyhow::Result<ExitCode> {
     let version = config.version.clone();
 
     let host = Host::new(cli.host_options())?;
-    let function = host.load(&target.wasm, config)?;
-    let stats = function.load_stats();
-    if stats.source == ArtifactSource::Compiled {
-        eprintln!(
-            "wasmfn: compiled {} in {:.0} ms (cached at {})",
-            target.wasm.display(),
-            stats.compile.as_secs_f64() * 1000.0,
-            stats.artifact.display()
-        );
-    }
+    let function = super::load_with_progress(&host, &target.wasm, config)?;
 
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -110,7 +101,7 @@ pub fn run(cli: &Cli, args: &InvokeArgs) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn read_event(path: Option<&PathBuf>) -> anyhow::Result<Vec<u8>> {
+pub(super) fn read_event(path: Option<&PathBuf>) -> anyhow::Result<Vec<u8>> {
     let (bytes, name) = match path {
         None => return Ok(b"{}".to_vec()),
         Some(p) if p.as_os_str() == "-" => {

@@ -5,7 +5,10 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod bench;
 mod invoke;
+mod plot;
+mod progress;
 mod target;
 
 /// Run AWS-Lambda-style handlers as WebAssembly components.
@@ -29,6 +32,9 @@ enum Command {
     /// Invoke a function once and print its response, as `aws lambda invoke`
     /// would, with Lambda's START / END / REPORT lines on stderr.
     Invoke(invoke::InvokeArgs),
+    /// Measure cold, spare and warm invocation latency (p50/p90/p99/max),
+    /// warm throughput and, optionally, the memory of many warm instances.
+    Bench(bench::BenchArgs),
 }
 
 /// Parses the command line and runs it; errors print as one line.
@@ -45,6 +51,7 @@ pub fn main() -> ExitCode {
         .init();
     let result = match &cli.command {
         Command::Invoke(args) => invoke::run(&cli, args),
+        Command::Bench(args) => bench::run(&cli, args),
     };
     match result {
         Ok(code) => code,
@@ -67,4 +74,16 @@ impl Cli {
         }
         options
     }
+}
+
+/// Loads a function, showing a progress line while Cranelift compiles it
+/// (the first time this engine configuration sees the component).
+fn load_with_progress(
+    host: &wasmfn::Host,
+    wasm: &std::path::Path,
+    config: wasmfn::FunctionConfig,
+) -> anyhow::Result<std::sync::Arc<wasmfn::Function>> {
+    let name = config.name.clone();
+    let function = host.load_observed(wasm, config, &progress::Spinner::new(&name))?;
+    Ok(function)
 }
