@@ -205,17 +205,16 @@ impl Pool {
 
     fn take_warm(&self) -> Option<Instance> {
         let mut idle = lock(&self.idle);
-        while let Some(entry) = idle.pop() {
-            if self.expired(&entry) {
-                // Everything below is older still.
-                let stale = idle.len() + 1;
-                idle.clear();
-                self.retired.fetch_add(stale as u64, Ordering::Relaxed);
-                return None;
-            }
-            return Some(entry.instance);
+        let entry = idle.pop()?;
+        if self.expired(&entry) {
+            // The most recently used instance has expired, so everything
+            // below it, older still, has too.
+            let stale = idle.len() + 1;
+            idle.clear();
+            self.retired.fetch_add(stale as u64, Ordering::Relaxed);
+            return None;
         }
-        None
+        Some(entry.instance)
     }
 
     fn expired(&self, entry: &Idle) -> bool {
