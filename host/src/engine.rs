@@ -144,6 +144,9 @@ fn base_config() -> Config {
     // Deep recursion in a guest must trap, not overflow a host stack.
     config.max_wasm_stack(1 << 20);
     config.async_stack_size(2 << 20);
+    // The handler ABI is synchronous (WASI 0.2); the component-model-async
+    // machinery would only add per-call and per-store bookkeeping.
+    config.concurrency_support(false);
     config
 }
 
