@@ -131,10 +131,13 @@ impl Invocation {
 }
 
 /// Where `handle` and `init` live in the component.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub(crate) struct Exports {
     pub handle: ComponentExportIndex,
     pub init: Option<ComponentExportIndex>,
+    /// Whether the export signatures have been checked (on the first
+    /// instance).
+    pub typechecked: std::sync::atomic::AtomicBool,
 }
 
 /// A function ready to run.

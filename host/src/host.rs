@@ -148,7 +148,11 @@ impl Host {
             config,
             engine.clone(),
             pre,
-            Exports { handle, init },
+            Exports {
+                handle,
+                init,
+                typechecked: Default::default(),
+            },
             stats,
         )))
     }

@@ -7,6 +7,7 @@
 //! that the pool throws it away instead of reusing a guest in an unknown
 //! state.
 
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use wasmtime::component::{Func, ResourceTable, TypedFunc};
@@ -151,36 +152,22 @@ impl Instance {
         .map_err(|e| classify_error(e, store.data_mut(), "", INIT_TIMEOUT, false))?;
 
         let exports = function.exports();
+        // The signatures are checked on the first instance of a function;
+        // every later instance of the same component has the same types.
+        if !exports.typechecked.load(Ordering::Acquire) {
+            typecheck(&instance, &mut store, exports)?;
+            exports.typechecked.store(true, Ordering::Release);
+        }
         let handle = instance
             .get_func(&mut store, exports.handle)
             .ok_or_else(|| {
                 FunctionError::new(ERROR_UNHANDLED, "component lost its `handle` export")
             })?;
-        // Check the signature once per instance; calls then skip the check.
-        instance
-            .get_typed_func::<(&[u8], &bindings::Context), (Result<Vec<u8>, bindings::FunctionError>,)>(
-                &mut store,
-                &exports.handle,
-            )
-            .map_err(|e| {
-                FunctionError::new(
-                    "Runtime.InvalidEntrypoint",
-                    format!("`handle` does not match wit/handler.wit: {e:#}"),
-                )
-            })?;
-        let init = match &exports.init {
-            Some(index) => Some(
-                instance
-                    .get_typed_func::<(), (Result<(), bindings::FunctionError>,)>(&mut store, index)
-                    .map_err(|e| {
-                        FunctionError::new(
-                            "Runtime.InvalidEntrypoint",
-                            format!("`init` does not match wit/handler.wit: {e:#}"),
-                        )
-                    })?,
-            ),
-            None => None,
-        };
+        let init = exports
+            .init
+            .and_then(|index| instance.get_func(&mut store, index))
+            // SAFETY: `typecheck` checked `init` against exactly this type.
+            .map(|f| unsafe { InitFunc::new_unchecked(f) });
         Ok(Instance {
             store,
             handle,
@@ -314,11 +301,59 @@ impl Instance {
     }
 }
 
+/// Checks that `handle` (and `init`, if exported) have the types of
+/// wit/handler.wit.
+fn typecheck(
+    instance: &wasmtime::component::Instance,
+    store: &mut Store<InstanceState>,
+    exports: &crate::function::Exports,
+) -> Result<(), FunctionError> {
+    instance
+        .get_typed_func::<(&[u8], &bindings::Context), (Result<Vec<u8>, bindings::FunctionError>,)>(
+            &mut *store,
+            exports.handle,
+        )
+        .map_err(|e| {
+            FunctionError::new(
+                "Runtime.InvalidEntrypoint",
+                format!("`handle` does not match wit/handler.wit: {e:#}"),
+            )
+        })?;
+    if let Some(init) = exports.init {
+        instance
+            .get_typed_func::<(), (Result<(), bindings::FunctionError>,)>(&mut *store, init)
+            .map_err(|e| {
+                FunctionError::new(
+                    "Runtime.InvalidEntrypoint",
+                    format!("`init` does not match wit/handler.wit: {e:#}"),
+                )
+            })?;
+    }
+    Ok(())
+}
+
 /// Lambda's log stream name: `YYYY/MM/DD/[version]` plus a random id.
 fn log_stream_name(version: &str) -> String {
-    let date = humantime::format_rfc3339(SystemTime::now()).to_string();
-    let day = date.get(..10).unwrap_or("1970-01-01").replace('-', "/");
-    format!("{day}/[{version}]{}", uuid::Uuid::new_v4().simple())
+    let (y, m, d) = civil_date(unix_ms(SystemTime::now()) / 86_400_000);
+    format!(
+        "{y:04}/{m:02}/{d:02}/[{version}]{}",
+        uuid::Uuid::new_v4().simple()
+    )
+}
+
+/// The proleptic Gregorian date of a day number since 1970-01-01 (Howard
+/// Hinnant's `civil_from_days`), without formatting a whole timestamp.
+fn civil_date(days: u64) -> (u64, u64, u64) {
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y as u64, m as u64, d as u64)
 }
 
 pub(crate) fn unix_ms(t: SystemTime) -> u64 {
@@ -424,5 +459,17 @@ fn classify_error(
         error_message: format!("{prefix}{what}"),
         error_type: ERROR_UNHANDLED.to_string(),
         stack_trace,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::civil_date;
+
+    #[test]
+    fn civil_date_matches_the_calendar() {
+        assert_eq!(civil_date(0), (1970, 1, 1));
+        assert_eq!(civil_date(11_016), (2000, 2, 29));
+        assert_eq!(civil_date(20_782), (2026, 11, 25));
     }
 }
