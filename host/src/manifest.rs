@@ -26,6 +26,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::function::FunctionConfig;
+use crate::pool::Policy;
 
 /// The default manifest file name.
 pub const DEFAULT_MANIFEST: &str = "serverless.yml";
@@ -125,9 +126,27 @@ pub struct FunctionSpec {
     environment: BTreeMap<String, Scalar>,
     /// Reserved concurrency: the most invocations in flight at once.
     pub reserved_concurrency: Option<u32>,
+    /// Provisioned concurrency: instances kept initialized and ready
+    /// (wasmfn's pre-warmed spares).
+    pub provisioned_concurrency: Option<u32>,
+    /// How instances are pooled (wasmfn's own key).
+    #[serde(default)]
+    pub pool: PoolSpec,
     /// Event sources (`http`, `httpApi`, `schedule`).
     #[serde(default)]
     pub events: Vec<serde_yaml_ng::Value>,
+}
+
+/// `functions.<name>.pool:`, wasmfn's pooling settings.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PoolSpec {
+    /// `reuse` (the default, Lambda's semantics) or `fresh`.
+    pub policy: Option<Policy>,
+    /// Retire a warm instance after this many invocations.
+    pub max_invocations: Option<u64>,
+    /// Retire a warm instance idle this many seconds.
+    pub idle_timeout: Option<f64>,
 }
 
 /// A parsed manifest.
@@ -270,6 +289,17 @@ impl Manifest {
                 .map(|(k, v)| (k.clone(), v.clone().into_string())),
         );
         config.environment = env.into_iter().collect();
+        if let Some(policy) = spec.pool.policy {
+            config.pool.policy = policy;
+        }
+        if let Some(max) = spec.pool.max_invocations {
+            config.pool.max_invocations = Some(max);
+        }
+        if let Some(secs) = spec.pool.idle_timeout {
+            config.pool.idle_timeout = Duration::try_from_secs_f64(secs).ok();
+        }
+        config.pool.spares = spec.provisioned_concurrency.unwrap_or(0) as usize;
+        config.pool.reserved_concurrency = spec.reserved_concurrency;
         Ok(config)
     }
 }
@@ -296,6 +326,12 @@ functions:
     colour: blue
   api:
     handler: build/api.wasm
+    reservedConcurrency: 4
+    provisionedConcurrency: 2
+    pool:
+      policy: fresh
+      maxInvocations: 100
+      idleTimeout: 60
 ";
 
     #[test]
@@ -318,6 +354,12 @@ functions:
             m.handler("api").unwrap(),
             HandlerSource::Wasm(PathBuf::from("dir/build/api.wasm"))
         );
+        let api = m.function_config("api").unwrap();
+        assert_eq!(api.pool.policy, Policy::Fresh);
+        assert_eq!(api.pool.max_invocations, Some(100));
+        assert_eq!(api.pool.idle_timeout, Some(Duration::from_secs(60)));
+        assert_eq!(api.pool.spares, 2);
+        assert_eq!(api.pool.reserved_concurrency, Some(4));
         assert_eq!(warnings.len(), 1, "{warnings:?}");
         assert!(
             warnings[0].contains("functions.hello.colour"),

@@ -40,7 +40,8 @@ use crate::error::Throttled;
 use crate::instance::Instance;
 
 /// What happens to an instance after an invocation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Policy {
     /// Keep it warm for the next invocation (Lambda's semantics).
     #[default]

@@ -262,3 +262,53 @@ fn a_broken_manifest_names_the_line_and_column() {
     );
     assert_clean_failure(&out, &["serverless.yml:"]);
 }
+
+#[test]
+fn bench_prints_the_table_and_writes_json_and_a_plot() {
+    let dir = tempfile::tempdir().unwrap();
+    let (json_out, svg_out) = (dir.path().join("out.json"), dir.path().join("out.svg"));
+    let hello = guest("hello");
+    let out = wasmfn(
+        &shared_cache(),
+        &[
+            "bench",
+            hello.to_str().unwrap(),
+            "--cold",
+            "5",
+            "--warm",
+            "50",
+            "--concurrency",
+            "2",
+            "--hold",
+            "20",
+            "--json",
+            json_out.to_str().unwrap(),
+            "--plot",
+            svg_out.to_str().unwrap(),
+        ],
+        None,
+    );
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    for kind in ["cold ", "spare ", "warm "] {
+        assert!(
+            stdout.lines().any(|l| l.starts_with(kind)),
+            "{kind}: {stdout}"
+        );
+    }
+    assert!(stdout.contains("scaling at concurrency 2"), "{stdout}");
+    assert!(stdout.contains("20 warm instances held"), "{stdout}");
+    let results = json(&std::fs::read(&json_out).unwrap());
+    assert_eq!(results["series"].as_array().unwrap().len(), 3);
+    assert_eq!(
+        results["series"][2]["samples_us"].as_array().unwrap().len(),
+        50
+    );
+    assert!(results["series"][0]["p50_us"].as_f64().unwrap() > 0.0);
+    let svg = std::fs::read_to_string(&svg_out).unwrap();
+    assert!(
+        svg.starts_with("<svg") && svg.contains("<polyline"),
+        "not a line plot"
+    );
+    assert!(svg.contains("cold (p50") && svg.contains("warm (p50"));
+}

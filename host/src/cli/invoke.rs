@@ -62,6 +62,7 @@ pub fn run(cli: &Cli, args: &InvokeArgs) -> anyhow::Result<ExitCode> {
         config.environment.retain(|(existing, _)| existing != k);
         config.environment.push((k.clone(), v.clone()));
     }
+    cli.apply_pool_flags(&mut config)?;
     let version = config.version.clone();
 
     let host = Host::new(cli.host_options())?;

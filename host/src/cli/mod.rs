@@ -23,6 +23,28 @@ pub struct Cli {
     #[arg(long, global = true)]
     no_pooling: bool,
 
+    /// Instance policy for every function: `reuse` (Lambda's warm
+    /// semantics) or `fresh` (a never-used instance per invocation).
+    #[arg(long, global = true, value_name = "POLICY")]
+    policy: Option<wasmfn::Policy>,
+
+    /// Retire a warm instance after this many invocations.
+    #[arg(long, global = true, value_name = "N")]
+    max_invocations: Option<u64>,
+
+    /// Retire a warm instance idle for this many seconds.
+    #[arg(long, global = true, value_name = "SECONDS")]
+    idle_timeout: Option<f64>,
+
+    /// Pre-warmed spare instances to keep per function (provisioned
+    /// concurrency).
+    #[arg(long, global = true, value_name = "N")]
+    spares: Option<usize>,
+
+    /// The most concurrent invocations per function (reserved concurrency).
+    #[arg(long, global = true, value_name = "N")]
+    reserved_concurrency: Option<u32>,
+
     #[command(subcommand)]
     command: Command,
 }
@@ -63,6 +85,29 @@ pub fn main() -> ExitCode {
 }
 
 impl Cli {
+    /// Applies the pooling flags over a function's own settings.
+    fn apply_pool_flags(&self, config: &mut wasmfn::FunctionConfig) -> anyhow::Result<()> {
+        if let Some(policy) = self.policy {
+            config.pool.policy = policy;
+        }
+        if let Some(n) = self.max_invocations {
+            config.pool.max_invocations = Some(n);
+        }
+        if let Some(secs) = self.idle_timeout {
+            config.pool.idle_timeout =
+                Some(std::time::Duration::try_from_secs_f64(secs).map_err(|_| {
+                    anyhow::anyhow!("--idle-timeout {secs} is not a number of seconds")
+                })?);
+        }
+        if let Some(n) = self.spares {
+            config.pool.spares = n;
+        }
+        if let Some(n) = self.reserved_concurrency {
+            config.pool.reserved_concurrency = Some(n);
+        }
+        Ok(())
+    }
+
     /// The host options the global flags describe.
     fn host_options(&self) -> wasmfn::HostOptions {
         let mut options = wasmfn::HostOptions::default();
