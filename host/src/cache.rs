@@ -153,7 +153,10 @@ impl ArtifactCache {
             message,
         };
         std::fs::create_dir_all(&self.dir).map_err(|e| err(format!("cannot create it: {e}")))?;
-        let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
+        // Unique per writer: two loads of one component (in this process or
+        // another) may compile it at the same time; the last rename wins and
+        // both artifacts are the same.
+        let tmp = path.with_extension(format!("tmp.{}", uuid::Uuid::new_v4().simple()));
         std::fs::write(&tmp, bytes).map_err(|e| err(format!("cannot write: {e}")))?;
         std::fs::rename(&tmp, path).map_err(|e| err(format!("cannot rename: {e}")))?;
         Ok(())

@@ -35,9 +35,13 @@ pub mod instance;
 pub mod limits;
 pub mod logs;
 pub mod manifest;
+pub mod metrics;
 pub mod pool;
+pub mod queue;
 pub mod report;
+pub mod routes;
 pub mod sample;
+pub mod trigger;
 
 pub use cache::{ArtifactCache, ArtifactSource, LoadStats};
 pub use engine::{Allocator, EngineOptions, PoolingMode};

@@ -54,6 +54,19 @@ pub fn end_line(request_id: &str) -> String {
     format!("END RequestId: {request_id}")
 }
 
+/// START, the guest's log lines, END and REPORT, as one block of text: what
+/// Lambda writes to CloudWatch for one invocation.
+pub fn log_block(invocation: &crate::function::Invocation, version: &str) -> String {
+    let id = &invocation.request_id;
+    format!(
+        "{}\n{}{}\n{}\n",
+        start_line(id, version),
+        invocation.log_text(),
+        end_line(id),
+        invocation.report.line(id)
+    )
+}
+
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }

@@ -94,3 +94,27 @@ fn without_address_space_for_the_pool_the_engine_falls_back_to_on_demand() {
     let normal = Host::new(options(dir.path())).unwrap();
     assert_eq!(normal.allocator(), wasmfn::Allocator::Pooling);
 }
+
+#[test]
+fn loading_one_component_twice_at_once_compiles_safely() {
+    let dir = tempfile::tempdir().unwrap();
+    let host = Host::new(options(dir.path())).unwrap();
+    let hello = guest("hello");
+    let loads = (0..4)
+        .map(|i| (hello.clone(), FunctionConfig::new(format!("hello{i}"))))
+        .collect();
+    struct Quiet;
+    impl wasmfn::host::LoadObserver for Quiet {
+        fn compiling(&self, _: &std::path::Path) {}
+        fn compiled(&self, _: &std::path::Path, _: std::time::Duration, _: &std::path::Path) {}
+    }
+    for result in host.load_many(loads, &Quiet) {
+        result.expect("every concurrent load succeeds");
+    }
+    let files: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert_eq!(
+        files.len(),
+        1,
+        "one artifact, no temporary files left: {files:?}"
+    );
+}

@@ -10,3 +10,4 @@ mod errors;
 mod functions;
 mod invoke;
 mod pool;
+mod serve;

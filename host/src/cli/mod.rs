@@ -9,6 +9,7 @@ mod bench;
 mod invoke;
 mod plot;
 mod progress;
+mod serve;
 mod target;
 
 /// Run AWS-Lambda-style handlers as WebAssembly components.
@@ -57,6 +58,9 @@ enum Command {
     /// Measure cold, spare and warm invocation latency (p50/p90/p99/max),
     /// warm throughput and, optionally, the memory of many warm instances.
     Bench(bench::BenchArgs),
+    /// Serve every function of the manifest: the Lambda Invoke API (boto3,
+    /// the aws CLI), API Gateway routes and Function URLs.
+    Serve(serve::ServeArgs),
 }
 
 /// Parses the command line and runs it; errors print as one line.
@@ -64,8 +68,9 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("WASMFN_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+            tracing_subscriber::EnvFilter::try_from_env("WASMFN_LOG").unwrap_or_else(|_| {
+                tracing_subscriber::EnvFilter::new("warn,wasmfn::request=info")
+            }),
         )
         .with_writer(std::io::stderr)
         .without_time()
@@ -74,6 +79,7 @@ pub fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Invoke(args) => invoke::run(&cli, args),
         Command::Bench(args) => bench::run(&cli, args),
+        Command::Serve(args) => serve::run(&cli, args),
     };
     match result {
         Ok(code) => code,

@@ -44,13 +44,19 @@ pub fn resolve(name: &str, manifest: Option<&Path>) -> anyhow::Result<Target> {
         tracing::warn!("{warning}");
     }
     let config = manifest.function_config(name)?;
-    let wasm = match manifest.handler(name)? {
+    let wasm = component_of(&manifest, name)?;
+    Ok(Target { wasm, config })
+}
+
+/// The component of function `name`: its `.wasm`, or its crate built.
+pub fn component_of(manifest: &Manifest, name: &str) -> anyhow::Result<PathBuf> {
+    Ok(match manifest.handler(name)? {
         HandlerSource::Wasm(path) => path,
         HandlerSource::Crate(dir) => {
             if !dir.join("Cargo.toml").is_file() {
                 bail!(
                     "the handler of `{name}` in {} is `{}`, which is neither a .wasm file nor a crate directory",
-                    manifest_path.display(),
+                    manifest.path().display(),
                     dir.display()
                 );
             }
@@ -58,6 +64,5 @@ pub fn resolve(name: &str, manifest: Option<&Path>) -> anyhow::Result<Target> {
                 .build_crate(&dir)
                 .with_context(|| format!("building function `{name}`"))?
         }
-    };
-    Ok(Target { wasm, config })
+    })
 }

@@ -31,7 +31,12 @@ fn init() -> Result<(), Error> {
 // Async, so that the tests cover the SDK's async path; `hello` and `api`
 // cover the synchronous one.
 #[wasmfn_guest::handler(init = init)]
-async fn handler(event: Event, ctx: Context) -> Result<Value, Error> {
+async fn handler(event: Value, ctx: Context) -> Result<Value, Error> {
+    if event.get("requestContext").is_some() {
+        return Ok(http_echo(event));
+    }
+    let event: Event = serde_json::from_value(event)
+        .map_err(|e| Error::new("Runtime.UnmarshalError", format!("not a probe event: {e}")))?;
     let count = INVOCATIONS.fetch_add(1, Ordering::SeqCst) + 1;
     Ok(match event.action.as_str() {
         "echo" => json!({
@@ -108,6 +113,35 @@ async fn handler(event: Event, ctx: Context) -> Result<Value, Error> {
                 format!("unknown action `{other}`"),
             ))
         }
+    })
+}
+
+/// Behind an API Gateway route: answers with the event it got, so tests can
+/// see the mapping; a request body is echoed back byte for byte (binary
+/// included); the path `/malformed` answers with something that is not a
+/// proxy response.
+fn http_echo(event: Value) -> Value {
+    let path = event
+        .get("path")
+        .or_else(|| event.get("rawPath"))
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    if path.ends_with("/malformed") {
+        return json!({ "this is": "not a proxy response" });
+    }
+    if event["isBase64Encoded"] == true {
+        return json!({
+            "statusCode": 200,
+            "headers": { "content-type": "application/octet-stream" },
+            "body": event["body"],
+            "isBase64Encoded": true,
+        });
+    }
+    json!({
+        "statusCode": 200,
+        "headers": { "content-type": "application/json" },
+        "multiValueHeaders": { "x-echo": ["one", "two"] },
+        "body": event.to_string(),
     })
 }
 

@@ -1,0 +1,197 @@
+//! API Gateway routes and Function URLs: plain HTTP in, a proxy event to the
+//! function, its proxy response back out.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use bytes::Bytes;
+use http::{Response, StatusCode};
+use http_body_util::Full;
+use serde_json::json;
+
+use super::apigw::{self, HttpRequest};
+use super::invoke_api::Body;
+use super::Service;
+use crate::function::InvokeRequest;
+use crate::routes::{Payload, Resolution};
+
+/// API Gateway's own answer when something went wrong behind it.
+fn gateway_error(status: StatusCode, message: &str) -> Response<Body> {
+    Response::builder()
+        .status(status)
+        .header("content-type", "application/json")
+        .header("x-amzn-ErrorType", "InternalServerErrorException")
+        .body(Full::new(Bytes::from(
+            json!({ "message": message }).to_string(),
+        )))
+        .expect("a valid response")
+}
+
+/// Serves a request on the API Gateway routes.
+pub async fn route(service: &Service, req: HttpRequest) -> Response<Body> {
+    if req.method == "OPTIONS" {
+        if let Some(methods) = service.router.cors_on(&req.path) {
+            return preflight(&methods);
+        }
+    }
+    match service.router.resolve(&req.method, &req.path) {
+        Resolution::Found(m) => {
+            let route = m.route.clone();
+            call(
+                service,
+                &route.function,
+                route.payload,
+                &route.path,
+                &route.route_key(),
+                &m.params,
+                req,
+            )
+            .await
+        }
+        Resolution::MethodNotAllowed(_) => Response::builder()
+            .status(StatusCode::METHOD_NOT_ALLOWED)
+            .header("content-type", "application/json")
+            .body(Full::new(Bytes::from(
+                r#"{"message":"Method Not Allowed"}"#,
+            )))
+            .expect("a valid response"),
+        Resolution::NotFound => Response::builder()
+            .status(StatusCode::NOT_FOUND)
+            .header("content-type", "application/json")
+            .body(Full::new(Bytes::from(r#"{"message":"Not Found"}"#)))
+            .expect("a valid response"),
+    }
+}
+
+/// Serves `/lambda-url/{name}/{rest}` as the function's URL (payload 2.0).
+pub async fn function_url(service: &Service, name: &str, mut req: HttpRequest) -> Response<Body> {
+    let Some((name, _)) = service.function(name) else {
+        return Response::builder()
+            .status(StatusCode::NOT_FOUND)
+            .header("content-type", "application/json")
+            .body(Full::new(Bytes::from(r#"{"message":"Not Found"}"#)))
+            .expect("a valid response");
+    };
+    let name = name.to_string();
+    let prefix = format!("/lambda-url/{name}");
+    req.path = match req.path.strip_prefix(&prefix) {
+        Some("") | None => "/".to_string(),
+        Some(rest) => rest.to_string(),
+    };
+    call(
+        service,
+        &name,
+        Payload::V2,
+        "/{proxy+}",
+        "$default",
+        &HashMap::new(),
+        req,
+    )
+    .await
+}
+
+/// The answer to a CORS preflight on a `cors: true` route.
+fn preflight(methods: &[String]) -> Response<Body> {
+    let methods = if methods.iter().any(|m| m == "ANY") {
+        "OPTIONS,GET,HEAD,POST,PUT,PATCH,DELETE".to_string()
+    } else {
+        let mut all = vec!["OPTIONS".to_string()];
+        all.extend(methods.iter().cloned());
+        all.join(",")
+    };
+    Response::builder()
+        .status(StatusCode::OK)
+        .header("Access-Control-Allow-Origin", "*")
+        .header(
+            "Access-Control-Allow-Headers",
+            "Content-Type,X-Amz-Date,Authorization,X-Api-Key,X-Amz-Security-Token,X-Amz-User-Agent",
+        )
+        .header("Access-Control-Allow-Methods", methods)
+        .header("Access-Control-Allow-Credentials", "false")
+        .body(Full::default())
+        .expect("a valid response")
+}
+
+async fn call(
+    service: &Service,
+    function_name: &str,
+    payload: Payload,
+    resource: &str,
+    route_key: &str,
+    params: &HashMap<String, String>,
+    req: HttpRequest,
+) -> Response<Body> {
+    let Some((_, function)) = service.function(function_name) else {
+        return gateway_error(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error");
+    };
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let event = match payload {
+        Payload::V1 => apigw::to_v1_event(&req, resource, params, &service.stage, &request_id),
+        Payload::V2 => apigw::to_v2_event(&req, route_key, params, &service.stage, &request_id),
+    };
+    let event = event.to_string();
+    let start = Instant::now();
+    let invocation = match function
+        .invoke(
+            event.as_bytes(),
+            InvokeRequest {
+                request_id: Some(request_id),
+                ..InvokeRequest::default()
+            },
+        )
+        .await
+    {
+        Ok(invocation) => invocation,
+        Err(_) => {
+            service.metrics.throttled(function_name);
+            return gateway_error(StatusCode::TOO_MANY_REQUESTS, "Too Many Requests");
+        }
+    };
+    service
+        .metrics
+        .invoked(function_name, start.elapsed(), invocation.result.is_err());
+    eprint!(
+        "{}",
+        crate::report::log_block(&invocation, &function.config().version)
+    );
+    let payload_bytes = match &invocation.result {
+        Ok(bytes) => bytes,
+        Err(error) => {
+            tracing::error!(
+                function = function_name,
+                "function error behind {} {}: {error}",
+                req.method,
+                req.path
+            );
+            return gateway_error(StatusCode::BAD_GATEWAY, "Internal server error");
+        }
+    };
+    let mapped = match payload {
+        Payload::V1 => apigw::from_v1_response(payload_bytes),
+        Payload::V2 => apigw::from_v2_response(payload_bytes),
+    };
+    match mapped {
+        Ok(r) => {
+            let mut builder = Response::builder().status(r.status);
+            for (k, v) in &r.headers {
+                builder = builder.header(k.as_str(), v.as_str());
+            }
+            builder
+                .body(Full::new(Bytes::from(r.body)))
+                .unwrap_or_else(|e| {
+                    tracing::error!(
+                        function = function_name,
+                        "Malformed Lambda proxy response: {e}"
+                    );
+                    gateway_error(StatusCode::BAD_GATEWAY, "Internal server error")
+                })
+        }
+        Err(why) => {
+            tracing::error!(
+                function = function_name,
+                "Execution failed due to configuration error: Malformed Lambda proxy response ({why})"
+            );
+            gateway_error(StatusCode::BAD_GATEWAY, "Internal server error")
+        }
+    }
+}

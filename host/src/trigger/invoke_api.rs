@@ -1,0 +1,269 @@
+//! The Lambda Invoke API, as boto3 and the aws CLI speak it:
+//! `POST /2015-03-31/functions/{FunctionName}/invocations`.
+//!
+//! | request | answer |
+//! |---|---|
+//! | `X-Amz-Invocation-Type: RequestResponse` (default) | 200 + payload; a function error is 200 with `X-Amz-Function-Error: Unhandled` |
+//! | `Event` | 202, once the event is durable in the queue |
+//! | `DryRun` | 204 |
+//! | `X-Amz-Log-Type: Tail` | `X-Amz-Log-Result`: base64 of the last 4 KB of the log |
+//! | `X-Amz-Client-Context` (base64 JSON) | the guest's `ctx.client_context` |
+//! | unknown function | 404 `ResourceNotFoundException` |
+//! | payload over 6 MB (256 KB for `Event`) | 413 `RequestTooLargeException` |
+//! | over reserved concurrency | 429 `TooManyRequestsException` |
+//!
+//! Service errors carry their type in `x-amzn-ErrorType`, which is where
+//! botocore looks for it to raise the matching exception class.
+
+use std::time::Instant;
+
+use base64::Engine as _;
+use bytes::Bytes;
+use http::{HeaderMap, Response, StatusCode};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use serde_json::json;
+
+use super::Service;
+use crate::function::InvokeRequest;
+use crate::queue::Job;
+
+/// The response body type of the server.
+pub type Body = Full<Bytes>;
+
+/// Largest synchronous payload, as on Lambda.
+pub const MAX_SYNC_PAYLOAD: usize = 6 * 1024 * 1024;
+/// Largest asynchronous payload (Lambda's historical limit; still what the
+/// Invoke API documents for `Event`).
+pub const MAX_ASYNC_PAYLOAD: usize = 256 * 1024;
+/// How much of the log `X-Amz-Log-Result` carries.
+pub const LOG_TAIL_BYTES: usize = 4096;
+
+/// An AWS service error: the status, `x-amzn-ErrorType`, and a JSON body
+/// with the message.
+pub fn aws_error(status: StatusCode, error_type: &str, message: &str) -> Response<Body> {
+    json_response(
+        status,
+        &json!({ "Type": "User", "message": message }),
+        &[("x-amzn-ErrorType", error_type)],
+    )
+}
+
+fn json_response(
+    status: StatusCode,
+    body: &serde_json::Value,
+    headers: &[(&str, &str)],
+) -> Response<Body> {
+    let mut builder = Response::builder()
+        .status(status)
+        .header("content-type", "application/json")
+        .header("x-amzn-RequestId", uuid::Uuid::new_v4().to_string());
+    for (k, v) in headers {
+        builder = builder.header(*k, *v);
+    }
+    builder
+        .body(Full::new(Bytes::from(body.to_string())))
+        .expect("a valid response")
+}
+
+fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum InvocationType {
+    RequestResponse,
+    Event,
+    DryRun,
+}
+
+/// Handles one Invoke API request for the function named `name`.
+pub async fn invoke(
+    service: &Service,
+    headers: &HeaderMap,
+    query: Option<&str>,
+    body: Incoming,
+    name: &str,
+) -> Response<Body> {
+    let Some((name, function)) = service.function(name) else {
+        return aws_error(
+            StatusCode::NOT_FOUND,
+            "ResourceNotFoundException",
+            &format!("Function not found: arn:aws:lambda:us-east-1:000000000000:function:{name}"),
+        );
+    };
+    let qualifier = query.and_then(|q| {
+        q.split('&')
+            .find_map(|p| p.strip_prefix("Qualifier="))
+            .map(crate::routes::decode)
+    });
+    if let Some(q) = &qualifier {
+        if q != "$LATEST" && q != &function.config().version {
+            return aws_error(
+                StatusCode::NOT_FOUND,
+                "ResourceNotFoundException",
+                &format!("Function not found: {}:{q}", function.config().arn()),
+            );
+        }
+    }
+    let kind =
+        match header(headers, "x-amz-invocation-type") {
+            None | Some("RequestResponse") => InvocationType::RequestResponse,
+            Some("Event") => InvocationType::Event,
+            Some("DryRun") => InvocationType::DryRun,
+            Some(other) => return aws_error(
+                StatusCode::BAD_REQUEST,
+                "InvalidParameterValueException",
+                &format!(
+                    "X-Amz-Invocation-Type `{other}` is not one of RequestResponse, Event, DryRun"
+                ),
+            ),
+        };
+    let limit = if kind == InvocationType::Event {
+        MAX_ASYNC_PAYLOAD
+    } else {
+        MAX_SYNC_PAYLOAD
+    };
+    let payload = match Limited::new(body, limit).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(e)
+            if e.downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some() =>
+        {
+            return aws_error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "RequestTooLargeException",
+                &format!(
+                    "Request must be smaller than {limit} bytes for the InvokeFunction operation"
+                ),
+            )
+        }
+        Err(e) => {
+            return aws_error(
+                StatusCode::BAD_REQUEST,
+                "InvalidRequestContentException",
+                &format!("Could not read the request body: {e}"),
+            )
+        }
+    };
+    // boto3 sends no body when Payload is omitted; Lambda treats it as `{}`.
+    let payload = if payload.iter().all(u8::is_ascii_whitespace) {
+        Bytes::from_static(b"{}")
+    } else {
+        payload
+    };
+    if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(&payload) {
+        return aws_error(
+            StatusCode::BAD_REQUEST,
+            "InvalidRequestContentException",
+            &format!("Could not parse request body into json: {e}"),
+        );
+    }
+    let client_context = match header(headers, "x-amz-client-context") {
+        None => None,
+        Some(encoded) => match decode_client_context(encoded) {
+            Ok(text) => Some(text),
+            Err(why) => {
+                return aws_error(
+                    StatusCode::BAD_REQUEST,
+                    "InvalidRequestContentException",
+                    &format!("X-Amz-Client-Context must be base64-encoded JSON: {why}"),
+                )
+            }
+        },
+    };
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let version = function.config().version.clone();
+    match kind {
+        InvocationType::DryRun => Response::builder()
+            .status(StatusCode::NO_CONTENT)
+            .header("x-amzn-RequestId", &request_id)
+            .body(Full::default())
+            .expect("a valid response"),
+        InvocationType::Event => {
+            let job = Job {
+                request_id: request_id.clone(),
+                function: name.to_string(),
+                payload: String::from_utf8_lossy(&payload).into_owned(),
+                client_context,
+                attempts: 0,
+            };
+            match service.queue.enqueue(job).await {
+                Ok(()) => Response::builder()
+                    .status(StatusCode::ACCEPTED)
+                    .header("x-amzn-RequestId", &request_id)
+                    .body(Full::default())
+                    .expect("a valid response"),
+                Err(e) => aws_error(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "ServiceException",
+                    &format!("cannot queue the event durably: {e}"),
+                ),
+            }
+        }
+        InvocationType::RequestResponse => {
+            let request = InvokeRequest {
+                request_id: Some(request_id.clone()),
+                client_context,
+                trace_id: header(headers, "x-amzn-trace-id").map(str::to_string),
+                ..InvokeRequest::default()
+            };
+            let start = Instant::now();
+            let invocation = match function.invoke(&payload, request).await {
+                Ok(invocation) => invocation,
+                Err(_) => {
+                    service.metrics.throttled(name);
+                    return json_response(
+                        StatusCode::TOO_MANY_REQUESTS,
+                        &json!({
+                            "Reason": "ReservedFunctionConcurrentInvocationLimitExceeded",
+                            "Type": "User",
+                            "message": "Rate Exceeded.",
+                        }),
+                        &[("x-amzn-ErrorType", "TooManyRequestsException")],
+                    );
+                }
+            };
+            service
+                .metrics
+                .invoked(name, start.elapsed(), invocation.result.is_err());
+            let log = crate::report::log_block(&invocation, &version);
+            eprint!("{log}");
+            let mut builder = Response::builder()
+                .status(StatusCode::OK)
+                .header("content-type", "application/json")
+                .header("x-amzn-RequestId", &request_id)
+                .header("X-Amz-Executed-Version", &version);
+            if header(headers, "x-amz-log-type") == Some("Tail") {
+                let tail = &log.as_bytes()[log.len().saturating_sub(LOG_TAIL_BYTES)..];
+                builder = builder.header(
+                    "X-Amz-Log-Result",
+                    base64::engine::general_purpose::STANDARD.encode(tail),
+                );
+            }
+            let body = match invocation.result {
+                Ok(payload) => payload,
+                Err(error) => {
+                    builder = builder.header("X-Amz-Function-Error", "Unhandled");
+                    error.to_json().into_bytes()
+                }
+            };
+            builder
+                .body(Full::new(Bytes::from(body)))
+                .expect("a valid response")
+        }
+    }
+}
+
+/// Decodes `X-Amz-Client-Context`: base64 of a JSON object.
+pub fn decode_client_context(encoded: &str) -> Result<String, String> {
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .map_err(|e| format!("not base64 ({e})"))?;
+    let value: serde_json::Value =
+        serde_json::from_slice(&bytes).map_err(|e| format!("not JSON ({e})"))?;
+    if !value.is_object() {
+        return Err("not a JSON object".into());
+    }
+    Ok(value.to_string())
+}

@@ -1,0 +1,167 @@
+//! The HTTP server of `wasmfn serve`: hyper 1 on tokio, one task per
+//! connection, graceful shutdown on SIGINT / SIGTERM.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{Method, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+
+use super::apigw::HttpRequest;
+use super::invoke_api::{self, aws_error, Body, MAX_SYNC_PAYLOAD};
+use super::{http_routes, Service};
+
+const INVOKE_PREFIX: &str = "/2015-03-31/functions/";
+
+/// Serves `service` on `listener` until `shutdown` resolves, then lets
+/// in-flight requests finish (up to 30 s).
+pub async fn serve(
+    listener: TcpListener,
+    service: Arc<Service>,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> std::io::Result<()> {
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    // Out of file descriptors and the like: back off, don't die.
+                    tracing::warn!("accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let service = service.clone();
+        let conn = hyper::server::conn::http1::Builder::new().serve_connection(
+            TokioIo::new(stream),
+            service_fn(move |req| {
+                let service = service.clone();
+                async move { Ok::<_, Infallible>(dispatch(&service, req, peer).await) }
+            }),
+        );
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!("connection from {peer}: {e}");
+            }
+        });
+    }
+    tracing::info!("shutting down: waiting for in-flight requests");
+    if tokio::time::timeout(Duration::from_secs(30), graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("in-flight requests did not finish within 30 s");
+    }
+    Ok(())
+}
+
+/// Routes one request.
+pub async fn dispatch(
+    service: &Service,
+    req: Request<Incoming>,
+    peer: SocketAddr,
+) -> Response<Body> {
+    let path = req.uri().path().to_string();
+    let method = req.method().clone();
+    let started = std::time::Instant::now();
+    let response = route(service, req, peer).await;
+    tracing::info!(
+        target: "wasmfn::request",
+        method = %method,
+        path = %path,
+        status = response.status().as_u16(),
+        micros = started.elapsed().as_micros() as u64,
+        "request"
+    );
+    response
+}
+
+async fn route(service: &Service, req: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
+    let path = req.uri().path().to_string();
+    if let Some(rest) = path.strip_prefix(INVOKE_PREFIX) {
+        return match rest.strip_suffix("/invocations") {
+            Some(name) if !name.is_empty() && !name.contains('/') => {
+                if req.method() != Method::POST {
+                    return aws_error(
+                        StatusCode::METHOD_NOT_ALLOWED,
+                        "MethodNotAllowedException",
+                        &format!("{} is not allowed here; invoke with POST", req.method()),
+                    );
+                }
+                let name = crate::routes::decode(name);
+                let query = req.uri().query().map(str::to_string);
+                let (parts, body) = req.into_parts();
+                invoke_api::invoke(service, &parts.headers, query.as_deref(), body, &name).await
+            }
+            _ => aws_error(
+                StatusCode::NOT_FOUND,
+                "UnknownOperationException",
+                &format!("no Lambda API operation at {path}; the Invoke API is POST {INVOKE_PREFIX}{{FunctionName}}/invocations"),
+            ),
+        };
+    }
+    if path == "/metrics" && req.method() == Method::GET {
+        return Response::builder()
+            .header("content-type", "text/plain; version=0.0.4")
+            .body(Full::new(Bytes::from(service.metrics.render())))
+            .expect("a valid response");
+    }
+    let url_function = path
+        .strip_prefix("/lambda-url/")
+        .map(|rest| rest.split('/').next().unwrap_or("").to_string());
+    let http = match read_http(req, peer).await {
+        Ok(http) => http,
+        Err(response) => return response,
+    };
+    match url_function {
+        Some(name) => http_routes::function_url(service, &name, http).await,
+        None => http_routes::route(service, http).await,
+    }
+}
+
+async fn read_http(
+    req: Request<Incoming>,
+    peer: SocketAddr,
+) -> Result<HttpRequest, Response<Body>> {
+    let (parts, body) = req.into_parts();
+    let body = match Limited::new(body, MAX_SYNC_PAYLOAD).collect().await {
+        Ok(c) => c.to_bytes(),
+        Err(_) => {
+            return Err(Response::builder()
+                .status(StatusCode::PAYLOAD_TOO_LARGE)
+                .header("content-type", "application/json")
+                .body(Full::new(Bytes::from(r#"{"message":"Request Too Long"}"#)))
+                .expect("a valid response"))
+        }
+    };
+    Ok(HttpRequest {
+        method: parts.method.as_str().to_string(),
+        path: parts.uri.path().to_string(),
+        raw_query: parts.uri.query().unwrap_or("").to_string(),
+        headers: parts
+            .headers
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_string(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect(),
+        body: body.to_vec(),
+        source_ip: peer.ip().to_string(),
+    })
+}

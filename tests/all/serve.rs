@@ -1,0 +1,385 @@
+//! `wasmfn serve`'s API Gateway routes and Function URLs, through a real
+//! HTTP client (hyper) against the real binary.
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use serde_json::{json, Value};
+
+use crate::support::{root, shared_cache};
+
+struct Server {
+    child: Child,
+    port: u16,
+    _state: tempfile::TempDir,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start(manifest: &Path) -> Server {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let state = tempfile::tempdir().unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_wasmfn"))
+        .arg("--cache-dir")
+        .arg(shared_cache())
+        .args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--manifest",
+        ])
+        .arg(manifest)
+        .arg("--state-dir")
+        .arg(state.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "wasmfn serve did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Server {
+        child,
+        port,
+        _state: state,
+    }
+}
+
+struct Reply {
+    status: u16,
+    headers: http::HeaderMap,
+    body: Bytes,
+}
+
+impl Reply {
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
+    }
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+async fn request(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Vec<u8>,
+) -> Reply {
+    let stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    let (mut sender, conn) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+            .await
+            .unwrap();
+    tokio::spawn(conn);
+    let mut req = http::Request::builder()
+        .method(method)
+        .uri(path)
+        .header("host", format!("127.0.0.1:{port}"));
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let response = sender
+        .send_request(req.body(Full::new(Bytes::from(body))).unwrap())
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    Reply {
+        status,
+        headers,
+        body,
+    }
+}
+
+fn fixture() -> std::path::PathBuf {
+    root().join("tests/all/fixtures/serverless.yml")
+}
+
+#[tokio::test]
+async fn the_api_function_does_crud_through_real_routes() {
+    let s = start(&fixture());
+    let json_ct = [("content-type", "application/json")];
+    let created = request(
+        s.port,
+        "POST",
+        "/items",
+        &json_ct,
+        br#"{"name":"lamp"}"#.to_vec(),
+    )
+    .await;
+    assert_eq!(
+        created.status,
+        201,
+        "{}",
+        String::from_utf8_lossy(&created.body)
+    );
+    assert_eq!(created.header("access-control-allow-origin"), Some("*"));
+    let id = created.json()["id"].as_str().unwrap().to_string();
+    let got = request(s.port, "GET", &format!("/items/{id}"), &[], vec![]).await;
+    assert_eq!(
+        (got.status, got.json()["name"].clone()),
+        (200, json!("lamp"))
+    );
+    let put = request(
+        s.port,
+        "PUT",
+        &format!("/items/{id}"),
+        &json_ct,
+        br#"{"name":"desk"}"#.to_vec(),
+    )
+    .await;
+    assert_eq!(put.json()["name"], "desk");
+    let list = request(s.port, "GET", "/items", &[], vec![]).await;
+    assert_eq!(list.json()["count"], 1);
+    assert_eq!(
+        request(s.port, "DELETE", &format!("/items/{id}"), &[], vec![])
+            .await
+            .status,
+        204
+    );
+    assert_eq!(
+        request(s.port, "GET", &format!("/items/{id}"), &[], vec![])
+            .await
+            .status,
+        404
+    );
+    assert_eq!(
+        request(s.port, "PATCH", "/items", &[], vec![]).await.status,
+        405
+    );
+    assert_eq!(
+        request(s.port, "GET", "/nowhere", &[], vec![]).await.status,
+        404
+    );
+}
+
+#[tokio::test]
+async fn cors_preflight_is_answered_on_cors_routes() {
+    let s = start(&fixture());
+    let r = request(
+        s.port,
+        "OPTIONS",
+        "/items/7",
+        &[
+            ("origin", "http://example.test"),
+            ("access-control-request-method", "PUT"),
+        ],
+        vec![],
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("access-control-allow-origin"), Some("*"));
+    assert!(r
+        .header("access-control-allow-methods")
+        .unwrap()
+        .contains("PUT"));
+}
+
+#[tokio::test]
+async fn path_parameters_and_multi_value_queries_reach_a_v1_event() {
+    let s = start(&fixture());
+    let r = request(s.port, "GET", "/v1/a/b%20c?tag=x&tag=y&one=1", &[], vec![]).await;
+    assert_eq!(r.status, 200);
+    let values: Vec<_> = r.headers.get_all("x-echo").iter().collect();
+    assert_eq!(values.len(), 2, "multiValueHeaders map back");
+    let event = r.json();
+    assert_eq!(event["resource"], "/v1/{proxy+}");
+    assert_eq!(event["pathParameters"]["proxy"], "a/b c");
+    assert_eq!(
+        event["multiValueQueryStringParameters"]["tag"],
+        json!(["x", "y"])
+    );
+    assert_eq!(event["queryStringParameters"]["one"], "1");
+    assert_eq!(event["requestContext"]["stage"], "test");
+}
+
+#[tokio::test]
+async fn http_api_routes_send_v2_events() {
+    let s = start(&fixture());
+    let r = request(
+        s.port,
+        "POST",
+        "/v2/x?tag=x&tag=y",
+        &[("cookie", "a=1; b=2")],
+        b"{}".to_vec(),
+    )
+    .await;
+    let event = r.json();
+    assert_eq!(event["version"], "2.0");
+    assert_eq!(event["routeKey"], "ANY /v2/{proxy+}");
+    assert_eq!(event["queryStringParameters"]["tag"], "x,y");
+    assert_eq!(event["cookies"], json!(["a=1", "b=2"]));
+}
+
+#[tokio::test]
+async fn binary_bodies_round_trip() {
+    let s = start(&fixture());
+    let bytes: Vec<u8> = (0..=255u8).collect();
+    for path in ["/v1/blob", "/v2/blob", "/lambda-url/probe/blob"] {
+        let r = request(
+            s.port,
+            "POST",
+            path,
+            &[("content-type", "application/octet-stream")],
+            bytes.clone(),
+        )
+        .await;
+        assert_eq!(r.status, 200, "{path}");
+        assert_eq!(
+            r.body.as_ref(),
+            bytes.as_slice(),
+            "{path}: the bytes come back unchanged"
+        );
+    }
+    let encoded = base64::engine::general_purpose::STANDARD.encode(&bytes);
+    assert!(!encoded.is_empty());
+}
+
+#[tokio::test]
+async fn a_malformed_proxy_response_is_502() {
+    let s = start(&fixture());
+    let r = request(s.port, "GET", "/v1/malformed", &[], vec![]).await;
+    assert_eq!(r.status, 502);
+    assert_eq!(r.json(), json!({"message": "Internal server error"}));
+    // A function error is a 502 too, as behind API Gateway: `api` expects
+    // payload 1.0, and a Function URL sends 2.0, which it cannot decode.
+    let r = request(s.port, "GET", "/lambda-url/api/items", &[], vec![]).await;
+    assert_eq!(r.status, 502);
+}
+
+#[tokio::test]
+async fn bad_requests_get_aws_shaped_4xx() {
+    let s = start(&fixture());
+    let r = request(
+        s.port,
+        "GET",
+        "/2015-03-31/functions/probe/invocations",
+        &[],
+        vec![],
+    )
+    .await;
+    assert_eq!(r.status, 405);
+    assert_eq!(
+        r.header("x-amzn-errortype"),
+        Some("MethodNotAllowedException")
+    );
+    let r = request(
+        s.port,
+        "POST",
+        "/2015-03-31/functions/probe/wat",
+        &[],
+        vec![],
+    )
+    .await;
+    assert_eq!(r.status, 404);
+    assert_eq!(
+        r.header("x-amzn-errortype"),
+        Some("UnknownOperationException")
+    );
+    let r = request(
+        s.port,
+        "POST",
+        "/2015-03-31/functions/probe/invocations",
+        &[("x-amz-client-context", "%%% not base64")],
+        br#"{"action":"counter"}"#.to_vec(),
+    )
+    .await;
+    assert_eq!(r.status, 400);
+    assert_eq!(
+        r.header("x-amzn-errortype"),
+        Some("InvalidRequestContentException")
+    );
+    let r = request(
+        s.port,
+        "POST",
+        "/2015-03-31/functions/probe/invocations",
+        &[],
+        b"{oops".to_vec(),
+    )
+    .await;
+    assert_eq!(r.status, 400);
+    assert!(r.json()["message"].as_str().unwrap().contains("json"));
+    // The server is still fine.
+    let ok = request(
+        s.port,
+        "POST",
+        "/2015-03-31/functions/probe/invocations",
+        &[],
+        br#"{"action":"counter"}"#.to_vec(),
+    )
+    .await;
+    assert_eq!(ok.status, 200);
+}
+
+#[tokio::test]
+async fn metrics_count_invocations_in_prometheus_format() {
+    let s = start(&fixture());
+    for _ in 0..3 {
+        request(
+            s.port,
+            "POST",
+            "/2015-03-31/functions/probe/invocations",
+            &[],
+            br#"{"action":"counter"}"#.to_vec(),
+        )
+        .await;
+    }
+    let r = request(s.port, "GET", "/metrics", &[], vec![]).await;
+    let text = String::from_utf8_lossy(&r.body);
+    assert!(
+        text.contains("wasmfn_invocations_total{function=\"probe\"} 3"),
+        "{text}"
+    );
+    assert!(
+        text.contains("wasmfn_cold_starts_total{function=\"probe\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("wasmfn_warm_instances{function=\"probe\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("wasmfn_duration_seconds_count{function=\"probe\"} 3"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_broken_manifest_stops_start_up_with_line_and_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = dir.path().join("serverless.yml");
+    std::fs::write(&manifest, "service: x\nfunctions:\n  f:\n    handler: [\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_wasmfn"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--manifest"])
+        .arg(&manifest)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("serverless.yml:5:1") || stderr.contains("serverless.yml:4:"),
+        "{stderr}"
+    );
+}

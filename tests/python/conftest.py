@@ -1,0 +1,101 @@
+"""Fixtures: a real `wasmfn serve` on a free loopback port, and clients."""
+
+import os
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import boto3
+import pytest
+from botocore.config import Config
+
+ROOT = Path(__file__).resolve().parents[2]
+MANIFEST = Path(__file__).resolve().parent / "serverless.yml"
+
+
+def wasmfn_binary() -> str:
+    return os.environ.get("WASMFN_BIN", str(ROOT / "target" / "release" / "wasmfn"))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """A `wasmfn serve` process; `start` waits until it accepts connections."""
+
+    def __init__(self, state_dir: Path, port: int | None = None, log: Path | None = None):
+        self.state_dir = state_dir
+        self.port = port or free_port()
+        self.log_path = log or state_dir / "serve.log"
+        self.proc = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 120.0) -> "Server":
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(
+            [
+                wasmfn_binary(),
+                "--cache-dir", str(self.state_dir / "cache"),
+                "serve",
+                "--manifest", str(MANIFEST),
+                "--listen", f"127.0.0.1:{self.port}",
+                "--state-dir", str(self.state_dir),
+                "--retry-delay", "0.2",
+            ],
+            stdout=log,
+            stderr=log,
+        )
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"wasmfn serve exited: {self.log_path.read_text()[-3000:]}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    return self
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("wasmfn serve did not start listening")
+
+    def kill9(self):
+        self.proc.kill()
+        self.proc.wait()
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+
+def lambda_client(url: str):
+    return boto3.client(
+        "lambda",
+        endpoint_url=url,
+        region_name="us-east-1",
+        aws_access_key_id="x",
+        aws_secret_access_key="x",
+        # One attempt: a throttle must surface as an exception, not be retried.
+        config=Config(retries={"total_max_attempts": 1}, read_timeout=60),
+    )
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory):
+    s = Server(tmp_path_factory.mktemp("serve")).start()
+    yield s
+    s.stop()
+
+
+@pytest.fixture(scope="session")
+def client(server):
+    return lambda_client(server.url)
