@@ -299,7 +299,7 @@ mod tests {
     #[test]
     fn events_parse_in_both_syntaxes() {
         let events: Vec<Value> = serde_yaml_ng::from_str(
-            "- http: {path: items/{id}, method: get, cors: true}\n- httpApi: 'POST /things'\n- sqs: arn\n",
+            "- http: {path: 'items/{id}', method: get, cors: true}\n- httpApi: 'POST /things'\n- sqs: arn\n",
         )
         .unwrap();
         let (routes, warnings) = routes_from_events("f", &events);

@@ -106,19 +106,20 @@ pub async fn invoke(
             );
         }
     }
-    let kind =
-        match header(headers, "x-amz-invocation-type") {
-            None | Some("RequestResponse") => InvocationType::RequestResponse,
-            Some("Event") => InvocationType::Event,
-            Some("DryRun") => InvocationType::DryRun,
-            Some(other) => return aws_error(
+    let kind = match header(headers, "x-amz-invocation-type") {
+        None | Some("RequestResponse") => InvocationType::RequestResponse,
+        Some("Event") => InvocationType::Event,
+        Some("DryRun") => InvocationType::DryRun,
+        Some(other) => {
+            return aws_error(
                 StatusCode::BAD_REQUEST,
                 "InvalidParameterValueException",
                 &format!(
                     "X-Amz-Invocation-Type `{other}` is not one of RequestResponse, Event, DryRun"
                 ),
-            ),
-        };
+            )
+        }
+    };
     let limit = if kind == InvocationType::Event {
         MAX_ASYNC_PAYLOAD
     } else {
