@@ -41,6 +41,7 @@ pub mod queue;
 pub mod report;
 pub mod routes;
 pub mod sample;
+pub mod schedule;
 pub mod trigger;
 
 pub use cache::{ArtifactCache, ArtifactSource, LoadStats};

@@ -16,7 +16,7 @@ use crate::support::{root, shared_cache};
 struct Server {
     child: Child,
     port: u16,
-    _state: tempfile::TempDir,
+    state: tempfile::TempDir,
 }
 
 impl Drop for Server {
@@ -54,11 +54,7 @@ fn start(manifest: &Path) -> Server {
         assert!(Instant::now() < deadline, "wasmfn serve did not start");
         std::thread::sleep(Duration::from_millis(50));
     }
-    Server {
-        child,
-        port,
-        _state: state,
-    }
+    Server { child, port, state }
 }
 
 struct Reply {
@@ -382,4 +378,33 @@ fn a_broken_manifest_stops_start_up_with_line_and_column() {
         stderr.contains("serverless.yml:5:1") || stderr.contains("serverless.yml:4:"),
         "{stderr}"
     );
+}
+
+#[tokio::test]
+async fn schedules_invoke_their_function_through_the_queue() {
+    let s = start(&fixture());
+    let destination = s
+        .state
+        .path()
+        .join("queue/destinations/ticker.success.jsonl");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let records: Vec<Value> = loop {
+        let text = std::fs::read_to_string(&destination).unwrap_or_default();
+        let records: Vec<Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        if records.len() >= 2 {
+            break records;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the schedule did not fire twice in 30 s"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(records[0]["requestPayload"], json!({"action": "counter"}));
+    assert_eq!(records[0]["requestContext"]["condition"], "Success");
+    // One warm instance served both firings.
+    assert_eq!(records[1]["responsePayload"]["invocations"], 2);
 }

@@ -54,6 +54,7 @@ pub fn run(cli: &Cli, args: &ServeArgs) -> anyhow::Result<std::process::ExitCode
     // is bound.
     let mut specs = Vec::new();
     let mut routes = Vec::new();
+    let mut rules = Vec::new();
     for (name, spec) in &manifest.functions {
         let mut config = manifest.function_config(name)?;
         cli.apply_pool_flags(&mut config)?;
@@ -64,6 +65,12 @@ pub fn run(cli: &Cli, args: &ServeArgs) -> anyhow::Result<std::process::ExitCode
             tracing::warn!("{warning}");
         }
         routes.append(&mut function_routes);
+        let (mut function_rules, problems) =
+            wasmfn::schedule::rules_from_events(&manifest.service, name, &spec.events);
+        if !problems.is_empty() {
+            anyhow::bail!("{}: {}", manifest.path().display(), problems.join("; "));
+        }
+        rules.append(&mut function_rules);
     }
     let host = Host::new(cli.host_options())?;
     let observer = super::progress::Spinner::new(&manifest.service);
@@ -92,6 +99,18 @@ pub fn run(cli: &Cli, args: &ServeArgs) -> anyhow::Result<std::process::ExitCode
         )
         .await
         .with_context(|| format!("opening the async queue in {}", args.state_dir.display()))?;
+        let region = manifest
+            .provider
+            .region
+            .clone()
+            .unwrap_or_else(|| "us-east-1".into());
+        for rule in rules {
+            eprintln!(
+                "wasmfn: schedule {} invokes {} on {}",
+                rule.name, rule.function, rule.source
+            );
+            tokio::spawn(wasmfn::schedule::run(rule, queue.clone(), region.clone()));
+        }
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await
             .with_context(|| format!("cannot listen on {}", args.listen))?;
