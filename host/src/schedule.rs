@@ -177,6 +177,29 @@ pub fn rules_from_events(
     (rules, problems)
 }
 
+/// Fires `rule` forever, queueing each firing's event for its function.
+pub async fn run(rule: Rule, queue: crate::queue::AsyncQueue, region: String) {
+    loop {
+        let now = Utc::now();
+        let Some(next) = rule.expression.next_after(now) else {
+            tracing::warn!(rule = %rule.name, "the schedule never fires again");
+            return;
+        };
+        let wait = (next - now).to_std().unwrap_or_default();
+        tokio::time::sleep(wait).await;
+        let job = crate::queue::Job {
+            request_id: uuid::Uuid::new_v4().to_string(),
+            function: rule.function.clone(),
+            payload: rule.event(next, &region).to_string(),
+            client_context: None,
+            attempts: 0,
+        };
+        if let Err(e) = queue.enqueue(job).await {
+            tracing::error!(rule = %rule.name, "cannot queue a scheduled event: {e}");
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -232,28 +255,5 @@ mod tests {
             event["resources"][0],
             "arn:aws:events:us-east-1:000000000000:rule/svc-warm-schedule-1"
         );
-    }
-}
-
-/// Fires `rule` forever, queueing each firing's event for its function.
-pub async fn run(rule: Rule, queue: crate::queue::AsyncQueue, region: String) {
-    loop {
-        let now = Utc::now();
-        let Some(next) = rule.expression.next_after(now) else {
-            tracing::warn!(rule = %rule.name, "the schedule never fires again");
-            return;
-        };
-        let wait = (next - now).to_std().unwrap_or_default();
-        tokio::time::sleep(wait).await;
-        let job = crate::queue::Job {
-            request_id: uuid::Uuid::new_v4().to_string(),
-            function: rule.function.clone(),
-            payload: rule.event(next, &region).to_string(),
-            client_context: None,
-            attempts: 0,
-        };
-        if let Err(e) = queue.enqueue(job).await {
-            tracing::error!(rule = %rule.name, "cannot queue a scheduled event: {e}");
-        }
     }
 }
