@@ -38,6 +38,7 @@ pub mod manifest;
 pub mod metrics;
 pub mod pool;
 pub mod queue;
+pub mod registry;
 pub mod report;
 pub mod routes;
 pub mod sample;

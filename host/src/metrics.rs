@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::function::Function;
+use crate::registry::Registry;
 
 /// Histogram bucket upper bounds, in seconds: from 100 µs (a warm call) to
 /// 30 s (a slow function).
@@ -24,25 +25,30 @@ struct Counters {
     duration_micros: AtomicU64,
 }
 
-/// The metrics of a fixed set of functions.
+/// The metrics of a registry's functions.
 pub struct Metrics {
-    functions: BTreeMap<String, (Arc<Function>, Counters)>,
+    registry: Arc<Registry>,
+    functions: BTreeMap<String, Counters>,
 }
 
 impl Metrics {
-    /// Metrics for `functions`.
-    pub fn new<'a>(functions: impl IntoIterator<Item = (&'a String, &'a Arc<Function>)>) -> Self {
+    /// Metrics for the functions of `registry` (a fixed set of names; a
+    /// reloaded function keeps its counters).
+    pub fn new(registry: Arc<Registry>) -> Self {
+        let functions = registry
+            .all()
+            .into_iter()
+            .map(|(name, _)| (name, Counters::default()))
+            .collect();
         Metrics {
-            functions: functions
-                .into_iter()
-                .map(|(name, f)| (name.clone(), (f.clone(), Counters::default())))
-                .collect(),
+            registry,
+            functions,
         }
     }
 
     /// Records a finished invocation.
     pub fn invoked(&self, function: &str, duration: Duration, error: bool) {
-        let Some((_, c)) = self.functions.get(function) else {
+        let Some(c) = self.functions.get(function) else {
             return;
         };
         c.invocations.fetch_add(1, Ordering::Relaxed);
@@ -61,7 +67,7 @@ impl Metrics {
 
     /// Records a throttled invocation.
     pub fn throttled(&self, function: &str) {
-        if let Some((_, c)) = self.functions.get(function) {
+        if let Some(c) = self.functions.get(function) {
             c.throttles.fetch_add(1, Ordering::Relaxed);
         }
     }
@@ -72,8 +78,10 @@ impl Metrics {
         let mut family =
             |name: &str, kind: &str, help: &str, value: &dyn Fn(&Function, &Counters) -> u64| {
                 let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
-                for (fname, (f, c)) in &self.functions {
-                    let _ = writeln!(out, "{name}{{function=\"{fname}\"}} {}", value(f, c));
+                for (fname, c) in &self.functions {
+                    if let Some(f) = self.registry.get(fname) {
+                        let _ = writeln!(out, "{name}{{function=\"{fname}\"}} {}", value(&f, c));
+                    }
                 }
             };
         family(
@@ -117,7 +125,7 @@ impl Metrics {
             out,
             "# HELP {name} Time spent in the handler.\n# TYPE {name} histogram"
         );
-        for (fname, (_, c)) in &self.functions {
+        for (fname, c) in &self.functions {
             for (bound, bucket) in BUCKETS.iter().zip(&c.buckets) {
                 let _ = writeln!(
                     out,

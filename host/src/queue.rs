@@ -70,7 +70,7 @@ impl AsyncQueue {
     /// `functions`, and re-queues every event a previous run left pending.
     pub async fn start(
         options: QueueOptions,
-        functions: Arc<std::collections::BTreeMap<String, Arc<Function>>>,
+        functions: Arc<crate::registry::Registry>,
     ) -> std::io::Result<Self> {
         tokio::fs::create_dir_all(options.dir.join("pending")).await?;
         tokio::fs::create_dir_all(options.dir.join("destinations")).await?;
@@ -90,7 +90,7 @@ impl AsyncQueue {
         let worker = queue.clone();
         tokio::spawn(async move {
             while let Some(job) = rx.recv().await {
-                let Some(function) = functions.get(&job.function).cloned() else {
+                let Some(function) = functions.get(&job.function) else {
                     tracing::error!(function = %job.function, "dropping an async event for a function that no longer exists");
                     let _ = tokio::fs::remove_file(worker.pending_path(&job.request_id)).await;
                     continue;

@@ -27,6 +27,10 @@ impl Drop for Server {
 }
 
 fn start(manifest: &Path) -> Server {
+    start_with(manifest, &[])
+}
+
+fn start_with(manifest: &Path, extra: &[&str]) -> Server {
     let port = TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -45,6 +49,7 @@ fn start(manifest: &Path) -> Server {
         .arg(manifest)
         .arg("--state-dir")
         .arg(state.path())
+        .args(extra)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -407,4 +412,93 @@ async fn schedules_invoke_their_function_through_the_queue() {
     assert_eq!(records[0]["requestContext"]["condition"], "Success");
     // One warm instance served both firings.
     assert_eq!(records[1]["responsePayload"]["invocations"], 2);
+}
+
+async fn invoke(port: u16, function: &str, event: &Value) -> Reply {
+    request(
+        port,
+        "POST",
+        &format!("/2015-03-31/functions/{function}/invocations"),
+        &[],
+        event.to_string().into_bytes(),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn watch_reloads_a_changed_component_and_keeps_the_others_serving() {
+    let dir = tempfile::tempdir().unwrap();
+    let wasm = dir.path().join("f.wasm");
+    std::fs::copy(crate::support::guest("probe"), &wasm).unwrap();
+    let manifest = dir.path().join("serverless.yml");
+    let probe = crate::support::guest("probe");
+    std::fs::write(
+        &manifest,
+        format!(
+            "service: w\nfunctions:\n  f:\n    handler: f.wasm\n  other:\n    handler: {}\n",
+            probe.display()
+        ),
+    )
+    .unwrap();
+    let s = start_with(&manifest, &["--watch"]);
+    let counter = json!({"action": "counter"});
+    assert_eq!(invoke(s.port, "f", &counter).await.json()["invocations"], 1);
+    assert_eq!(
+        invoke(s.port, "other", &counter).await.json()["invocations"],
+        1
+    );
+
+    // Replace f's component with another function entirely.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let tmp = dir.path().join("f.wasm.new");
+    std::fs::copy(crate::support::guest("hello"), &tmp).unwrap();
+    std::fs::rename(&tmp, &wasm).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let r = invoke(s.port, "f", &json!({})).await;
+        if r.status == 200 && r.json()["statusCode"] == 200 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "f was not reloaded");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // `other` kept its warm instance throughout.
+    assert_eq!(
+        invoke(s.port, "other", &counter).await.json()["invocations"],
+        2
+    );
+}
+
+#[tokio::test]
+async fn sigterm_lets_in_flight_requests_finish() {
+    let s = start(&fixture());
+    let port = s.port;
+    let slow =
+        tokio::spawn(
+            async move { invoke(port, "probe", &json!({"action": "sleep", "n": 1500})).await },
+        );
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let status = Command::new("kill")
+        .args(["-TERM", &s.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let reply = slow.await.unwrap();
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.json()["slept"], 1500);
+    let mut s = s;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let exit = loop {
+        if let Some(exit) = s.child.try_wait().unwrap() {
+            break exit;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the server did not exit after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(exit.success(), "{exit:?}");
+    // New connections are refused once it is gone.
+    assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err());
 }

@@ -11,6 +11,7 @@ mod plot;
 mod progress;
 mod serve;
 mod target;
+mod watch;
 
 /// Run AWS-Lambda-style handlers as WebAssembly components.
 #[derive(Debug, Parser)]

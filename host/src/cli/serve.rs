@@ -11,6 +11,7 @@ use anyhow::Context as _;
 use clap::Args;
 use wasmfn::metrics::Metrics;
 use wasmfn::queue::{AsyncQueue, QueueOptions};
+use wasmfn::registry::Registry;
 use wasmfn::routes::{routes_from_events, Router};
 use wasmfn::trigger::Service;
 use wasmfn::{Host, Manifest};
@@ -36,6 +37,11 @@ pub struct ServeArgs {
     /// for the second).
     #[arg(long, value_name = "SECONDS", default_value_t = 1.0)]
     retry_delay: f64,
+
+    /// Reload a function when its `.wasm` changes, or rebuild it when its
+    /// crate's sources change; other functions keep serving throughout.
+    #[arg(long)]
+    watch: bool,
 }
 
 /// Runs `wasmfn serve` until SIGINT or SIGTERM.
@@ -55,10 +61,12 @@ pub fn run(cli: &Cli, args: &ServeArgs) -> anyhow::Result<std::process::ExitCode
     let mut specs = Vec::new();
     let mut routes = Vec::new();
     let mut rules = Vec::new();
+    let mut watched = Vec::new();
     for (name, spec) in &manifest.functions {
         let mut config = manifest.function_config(name)?;
         cli.apply_pool_flags(&mut config)?;
         let wasm = super::target::component_of(&manifest, name)?;
+        watched.push((name.clone(), manifest.handler(name)?, config.clone()));
         specs.push((wasm, config));
         let (mut function_routes, warnings) = routes_from_events(name, &spec.events);
         for warning in warnings {
@@ -72,20 +80,20 @@ pub fn run(cli: &Cli, args: &ServeArgs) -> anyhow::Result<std::process::ExitCode
         }
         rules.append(&mut function_rules);
     }
-    let host = Host::new(cli.host_options())?;
+    let host = Arc::new(Host::new(cli.host_options())?);
     let observer = super::progress::Spinner::new(&manifest.service);
     let mut functions = BTreeMap::new();
     for result in host.load_many(specs, &observer) {
         let function = result?;
         functions.insert(function.config().name.clone(), function);
     }
-    let functions = Arc::new(functions);
+    let functions = Arc::new(Registry::new(functions));
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     runtime.block_on(async {
-        for (name, function) in functions.iter() {
+        for (name, function) in functions.all() {
             if let Err(e) = function.prewarm().await {
                 anyhow::bail!("function `{name}` cannot start its spare instances: {e}");
             }
@@ -118,7 +126,7 @@ pub fn run(cli: &Cli, args: &ServeArgs) -> anyhow::Result<std::process::ExitCode
         let router = Router::new(routes);
         print_banner(addr, &functions, &router);
         let service = Arc::new(Service {
-            metrics: Metrics::new(functions.iter()),
+            metrics: Metrics::new(functions.clone()),
             functions: functions.clone(),
             router,
             stage: manifest
@@ -135,11 +143,18 @@ pub fn run(cli: &Cli, args: &ServeArgs) -> anyhow::Result<std::process::ExitCode
             let mut tick = tokio::time::interval(Duration::from_secs(10));
             loop {
                 tick.tick().await;
-                for f in reaper.values() {
+                for (_, f) in reaper.all() {
                     f.reap_idle();
                 }
             }
         });
+        if args.watch {
+            tokio::spawn(super::watch::watch(
+                host.clone(),
+                functions.clone(),
+                watched,
+            ));
+        }
         wasmfn::trigger::server::serve(listener, service, shutdown_signal()).await?;
         anyhow::Ok(())
     })?;
@@ -167,17 +182,14 @@ async fn shutdown_signal() {
     }
 }
 
-fn print_banner(
-    addr: SocketAddr,
-    functions: &BTreeMap<String, Arc<wasmfn::Function>>,
-    router: &Router,
-) {
+fn print_banner(addr: SocketAddr, functions: &Registry, router: &Router) {
+    let functions = functions.all();
     eprintln!(
         "wasmfn: serving {} function(s) on http://{addr}",
         functions.len()
     );
     eprintln!("  Invoke API   POST http://{addr}/2015-03-31/functions/{{name}}/invocations");
-    for name in functions.keys() {
+    for (name, _) in &functions {
         eprintln!("  function     {name}  (URL: http://{addr}/lambda-url/{name}/)");
     }
     for route in router.routes() {

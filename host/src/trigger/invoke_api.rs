@@ -86,6 +86,7 @@ pub async fn invoke(
     name: &str,
 ) -> Response<Body> {
     let Some((name, function)) = service.function(name) else {
+        let name = name.to_string();
         return aws_error(
             StatusCode::NOT_FOUND,
             "ResourceNotFoundException",
@@ -213,7 +214,7 @@ pub async fn invoke(
             let invocation = match function.invoke(&payload, request).await {
                 Ok(invocation) => invocation,
                 Err(_) => {
-                    service.metrics.throttled(name);
+                    service.metrics.throttled(&name);
                     return json_response(
                         StatusCode::TOO_MANY_REQUESTS,
                         &json!({
@@ -227,7 +228,7 @@ pub async fn invoke(
             };
             service
                 .metrics
-                .invoked(name, start.elapsed(), invocation.result.is_err());
+                .invoked(&name, start.elapsed(), invocation.result.is_err());
             let log = crate::report::log_block(&invocation, &version);
             eprint!("{log}");
             let mut builder = Response::builder()

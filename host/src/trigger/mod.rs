@@ -7,19 +7,19 @@ pub mod http_routes;
 pub mod invoke_api;
 pub mod server;
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::function::Function;
 use crate::metrics::Metrics;
 use crate::queue::AsyncQueue;
+use crate::registry::Registry;
 use crate::routes::Router;
 
 /// Everything a running server serves.
 pub struct Service {
     /// The functions, by name.
-    pub functions: Arc<BTreeMap<String, Arc<Function>>>,
+    pub functions: Arc<Registry>,
     /// API Gateway routes.
     pub router: Router,
     /// The API Gateway stage, e.g. `dev`.
@@ -31,22 +31,10 @@ pub struct Service {
 }
 
 impl Service {
-    /// The function named by an Invoke API path segment: a name, or a full
-    /// or partial ARN (`arn:aws:lambda:…:function:name[:qualifier]`,
-    /// `123456789012:function:name`). The RIE's `function` stands for the
-    /// only function of a single-function manifest.
-    pub fn function(&self, name: &str) -> Option<(&str, &Arc<Function>)> {
-        let name = name
-            .split_once("function:")
-            .map(|(_, rest)| rest.split(':').next().unwrap_or(rest))
-            .unwrap_or(name);
-        if let Some((k, f)) = self.functions.get_key_value(name) {
-            return Some((k.as_str(), f));
-        }
-        if name == "function" && self.functions.len() == 1 {
-            return self.functions.iter().next().map(|(k, f)| (k.as_str(), f));
-        }
-        None
+    /// The function named by an Invoke API path segment (see
+    /// [`Registry::resolve`]).
+    pub fn function(&self, name: &str) -> Option<(String, Arc<Function>)> {
+        self.functions.resolve(name)
     }
 }
 
