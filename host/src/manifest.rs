@@ -132,9 +132,25 @@ pub struct FunctionSpec {
     /// How instances are pooled (wasmfn's own key).
     #[serde(default)]
     pub pool: PoolSpec,
+    /// Where async invocation outcomes go.
+    #[serde(default)]
+    pub destinations: Destinations,
     /// Event sources (`http`, `httpApi`, `schedule`).
     #[serde(default)]
     pub events: Vec<serde_yaml_ng::Value>,
+}
+
+/// `functions.<name>.destinations:`: Lambda's on-success and on-failure
+/// destinations of async invocations. Locally each is a JSON-lines file
+/// (relative to the manifest); by default `<state dir>/queue/destinations/
+/// <function>.success.jsonl` and `.failure.jsonl`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Destinations {
+    /// Where success records are appended.
+    pub on_success: Option<String>,
+    /// Where records of events that failed every retry are appended.
+    pub on_failure: Option<String>,
 }
 
 /// `functions.<name>.pool:`, wasmfn's pooling settings.
@@ -261,6 +277,33 @@ impl Manifest {
         } else {
             HandlerSource::Crate(path)
         })
+    }
+
+    /// The destination files of function `name` (`None` for the default).
+    /// An ARN cannot be written to locally, so it is refused with the fix.
+    pub fn destination_files(
+        &self,
+        name: &str,
+    ) -> Result<(Option<PathBuf>, Option<PathBuf>), ManifestError> {
+        let spec = self.function(name)?;
+        let file = |target: &Option<String>| -> Result<Option<PathBuf>, ManifestError> {
+            match target {
+                None => Ok(None),
+                Some(t) if t.starts_with("arn:") => Err(ManifestError::Parse {
+                    path: self.path.clone(),
+                    line: 1,
+                    column: 1,
+                    message: format!(
+                        "functions.{name}.destinations: `{t}` is an ARN; locally a destination is a JSON-lines file path"
+                    ),
+                }),
+                Some(t) => Ok(Some(self.base_dir().join(t))),
+            }
+        };
+        Ok((
+            file(&spec.destinations.on_success)?,
+            file(&spec.destinations.on_failure)?,
+        ))
     }
 
     /// The run-time configuration of function `name`: its own settings over

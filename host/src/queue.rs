@@ -53,6 +53,9 @@ pub struct QueueOptions {
     /// Delay before the first retry; doubled for the second. Lambda waits
     /// about a minute; locally a second keeps the loop short.
     pub retry_delay: Duration,
+    /// Per-function destination files (on success, on failure) that replace
+    /// the defaults under `dir/destinations/`.
+    pub destinations: std::collections::HashMap<String, (Option<PathBuf>, Option<PathBuf>)>,
 }
 
 /// The queue: accepts events and runs them in the background.
@@ -113,9 +116,15 @@ impl AsyncQueue {
     /// The on-success and on-failure destination files of `function`.
     pub fn destinations(&self, function: &str) -> (PathBuf, PathBuf) {
         let dir = self.options.dir.join("destinations");
+        let (success, failure) = self
+            .options
+            .destinations
+            .get(function)
+            .cloned()
+            .unwrap_or_default();
         (
-            dir.join(format!("{function}.success.jsonl")),
-            dir.join(format!("{function}.failure.jsonl")),
+            success.unwrap_or_else(|| dir.join(format!("{function}.success.jsonl"))),
+            failure.unwrap_or_else(|| dir.join(format!("{function}.failure.jsonl"))),
         )
     }
 
@@ -261,6 +270,9 @@ fn destination_record(
 async fn append_line(path: &Path, record: &Value) -> std::io::Result<()> {
     let mut line = serde_json::to_vec(record).map_err(std::io::Error::other)?;
     line.push(b'\n');
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        tokio::fs::create_dir_all(parent).await?;
+    }
     let mut file = tokio::fs::OpenOptions::new()
         .create(true)
         .append(true)

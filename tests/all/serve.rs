@@ -502,3 +502,48 @@ async fn sigterm_lets_in_flight_requests_finish() {
     // New connections are refused once it is gone.
     assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err());
 }
+
+#[tokio::test]
+async fn a_failing_async_event_is_retried_twice_then_sent_to_its_on_failure_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = dir.path().join("serverless.yml");
+    let probe = crate::support::guest("probe");
+    std::fs::write(
+        &manifest,
+        format!(
+            "service: d\nfunctions:\n  failing:\n    handler: {}\n    destinations:\n      onFailure: out/failures.jsonl\n",
+            probe.display()
+        ),
+    )
+    .unwrap();
+    let s = start_with(&manifest, &["--retry-delay", "0.05"]);
+    let r = request(
+        s.port,
+        "POST",
+        "/2015-03-31/functions/failing/invocations",
+        &[("x-amz-invocation-type", "Event")],
+        br#"{"action":"error","text":"always"}"#.to_vec(),
+    )
+    .await;
+    assert_eq!(r.status, 202);
+    let request_id = r.header("x-amzn-requestid").unwrap().to_string();
+    let file = dir.path().join("out/failures.jsonl");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !file.exists() {
+        assert!(Instant::now() < deadline, "no failure record");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let text = std::fs::read_to_string(&file).unwrap();
+    let record: Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+    assert_eq!(record["requestContext"]["requestId"], request_id.as_str());
+    assert_eq!(record["requestContext"]["condition"], "RetriesExhausted");
+    assert_eq!(record["requestContext"]["approximateInvokeCount"], 3);
+    assert_eq!(record["responseContext"]["functionError"], "Unhandled");
+    assert_eq!(record["responsePayload"]["errorType"], "CustomError");
+    assert_eq!(
+        record["requestPayload"],
+        json!({"action": "error", "text": "always"})
+    );
+    assert_eq!(text.lines().count(), 1, "one record per event");
+}

@@ -62,11 +62,13 @@ pub fn run(cli: &Cli, args: &ServeArgs) -> anyhow::Result<std::process::ExitCode
     let mut routes = Vec::new();
     let mut rules = Vec::new();
     let mut watched = Vec::new();
+    let mut destinations = std::collections::HashMap::new();
     for (name, spec) in &manifest.functions {
         let mut config = manifest.function_config(name)?;
         cli.apply_pool_flags(&mut config)?;
         let wasm = super::target::component_of(&manifest, name)?;
         watched.push((name.clone(), manifest.handler(name)?, config.clone()));
+        destinations.insert(name.clone(), manifest.destination_files(name)?);
         specs.push((wasm, config));
         let (mut function_routes, warnings) = routes_from_events(name, &spec.events);
         for warning in warnings {
@@ -102,6 +104,7 @@ pub fn run(cli: &Cli, args: &ServeArgs) -> anyhow::Result<std::process::ExitCode
             QueueOptions {
                 dir: args.state_dir.join("queue"),
                 retry_delay,
+                destinations,
             },
             functions.clone(),
         )
