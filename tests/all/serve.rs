@@ -547,3 +547,22 @@ async fn a_failing_async_event_is_retried_twice_then_sent_to_its_on_failure_file
     );
     assert_eq!(text.lines().count(), 1, "one record per event");
 }
+
+#[tokio::test]
+async fn the_rie_path_invokes_the_only_function_of_a_single_function_manifest() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = dir.path().join("serverless.yml");
+    std::fs::write(
+        &manifest,
+        format!(
+            "service: rie\nfunctions:\n  only:\n    handler: {}\n",
+            crate::support::guest("hello").display()
+        ),
+    )
+    .unwrap();
+    let s = start(&manifest);
+    let r = invoke(s.port, "function", &json!({})).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json()["statusCode"], 200);
+    assert_eq!(r.header("x-amz-executed-version"), Some("$LATEST"));
+}
