@@ -105,6 +105,9 @@ pub struct InvokeRequest {
     /// The ARN the caller used, when it differs from the function's own
     /// (for example with a qualifier).
     pub invoked_function_arn: Option<String>,
+    /// The deadline set by the caller (Lambda's `Lambda-Runtime-Deadline-Ms`);
+    /// when absent, now plus the function's timeout.
+    pub deadline: Option<SystemTime>,
 }
 
 /// Everything one invocation produced.
@@ -336,8 +339,15 @@ impl Function {
                 })
             }
         };
-        let ctx = self.context(&request_id, &request, instance.log_stream_name());
-        let call = instance.invoke(event, &ctx, self.config.timeout).await;
+        let timeout = match request.deadline {
+            Some(deadline) => deadline
+                .duration_since(SystemTime::now())
+                .unwrap_or(Duration::ZERO),
+            None => self.config.timeout,
+        };
+        let mut ctx = self.context(&request_id, &request, instance.log_stream_name());
+        ctx.deadline_ms = unix_ms(SystemTime::now() + timeout);
+        let call = instance.invoke(event, &ctx, timeout).await;
         logs.lines.extend(call.logs.lines);
         logs.dropped_bytes += call.logs.dropped_bytes;
         let report = self.report(

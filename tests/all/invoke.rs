@@ -20,6 +20,7 @@ async fn the_guest_sees_every_context_field() {
         client_context: Some(r#"{"client":{"app_title":"t"}}"#.into()),
         identity: Some(r#"{"cognitoIdentityId":"id"}"#.into()),
         invoked_function_arn: None,
+        deadline: None,
     };
     let now_ms = SystemTime::now()
         .duration_since(UNIX_EPOCH)

@@ -9,5 +9,6 @@ mod cli;
 mod errors;
 mod functions;
 mod invoke;
+mod lambda;
 mod pool;
 mod serve;

@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 
 mod bench;
 mod invoke;
+mod lambda;
 mod plot;
 mod progress;
 mod serve;
@@ -19,7 +20,7 @@ mod watch;
 pub struct Cli {
     /// Directory of precompiled artifacts (default: ~/.cache/wasmfn).
     #[arg(long, global = true, env = "WASMFN_CACHE_DIR", value_name = "DIR")]
-    cache_dir: Option<PathBuf>,
+    pub(crate) cache_dir: Option<PathBuf>,
 
     /// Never use the pooling allocator (instantiate on demand).
     #[arg(long, global = true)]
@@ -62,11 +63,26 @@ enum Command {
     /// Serve every function of the manifest: the Lambda Invoke API (boto3,
     /// the aws CLI), API Gateway routes and Function URLs.
     Serve(serve::ServeArgs),
+    /// Run as the AWS Lambda custom runtime (what `bootstrap` does).
+    Lambda,
 }
 
 /// Parses the command line and runs it; errors print as one line.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // Lambda starts a custom runtime as `bootstrap`, with no arguments.
+    let invoked_as_bootstrap = std::env::args_os()
+        .next()
+        .and_then(|a| {
+            std::path::Path::new(&a)
+                .file_name()
+                .map(|n| n == "bootstrap")
+        })
+        .unwrap_or(false);
+    let cli = if invoked_as_bootstrap {
+        Cli::parse_from(["wasmfn", "lambda"])
+    } else {
+        Cli::parse()
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("WASMFN_LOG").unwrap_or_else(|_| {
@@ -81,6 +97,7 @@ pub fn main() -> ExitCode {
         Command::Invoke(args) => invoke::run(&cli, args),
         Command::Bench(args) => bench::run(&cli, args),
         Command::Serve(args) => serve::run(&cli, args),
+        Command::Lambda => lambda::run(&cli),
     };
     match result {
         Ok(code) => code,

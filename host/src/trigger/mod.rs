@@ -5,6 +5,7 @@
 pub mod apigw;
 pub mod http_routes;
 pub mod invoke_api;
+pub mod lambda;
 pub mod server;
 
 use std::path::PathBuf;

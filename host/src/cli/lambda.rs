@@ -1,0 +1,158 @@
+//! `wasmfn lambda`: run as the Lambda custom runtime. Also what the binary
+//! does when it is invoked as `bootstrap`, as Lambda invokes it.
+//!
+//! It reads Lambda's standard environment: `_HANDLER` (a `.wasm` path
+//! relative to `LAMBDA_TASK_ROOT`, or a function name in the packaged
+//! `serverless.yml`), `AWS_LAMBDA_FUNCTION_NAME`, `_MEMORY_SIZE`, `_VERSION`
+//! and `AWS_LAMBDA_RUNTIME_API`.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Context as _};
+use wasmfn::host::LoadObserver;
+use wasmfn::{FunctionConfig, HandlerSource, Host, Manifest};
+
+use super::Cli;
+
+/// Where a package keeps its precompiled artifacts, under the task root.
+pub const PACKAGED_ARTIFACTS: &str = "artifacts";
+
+fn env(name: &str) -> anyhow::Result<String> {
+    std::env::var(name)
+        .map_err(|_| anyhow!("{name} is not set; is this running on Lambda (or its emulator)?"))
+}
+
+/// Runs the runtime loop; on a failed start, reports to `/init/error`.
+pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
+    let runtime_api = env("AWS_LAMBDA_RUNTIME_API")?;
+    let tokio = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    // Everything up to the first `/next` is Lambda's init phase, reported
+    // as Init Duration: engine, artifact mapping, InstancePre, spares.
+    let function = match init(cli).and_then(|f| {
+        tokio
+            .block_on(f.prewarm())
+            .map_err(|e| anyhow!("the function's init failed: {e}"))?;
+        Ok(f)
+    }) {
+        Ok(f) => f,
+        Err(e) => {
+            let message = format!("{e:#}");
+            eprintln!("wasmfn: init failed: {message}");
+            tokio
+                .block_on(wasmfn::trigger::lambda::report_init_error(
+                    &runtime_api,
+                    "Runtime.InitError",
+                    &message,
+                ))
+                .context("reporting the init error to the Runtime API")?;
+            return Ok(ExitCode::from(1));
+        }
+    };
+    tokio
+        .block_on(wasmfn::trigger::lambda::run(function))
+        .map_err(|e| anyhow!("runtime loop: {e}"))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn init(cli: &Cli) -> anyhow::Result<std::sync::Arc<wasmfn::Function>> {
+    let task_root =
+        PathBuf::from(std::env::var("LAMBDA_TASK_ROOT").unwrap_or_else(|_| "/var/task".into()));
+    let handler = env("_HANDLER")?;
+    let (wasm, mut config) = resolve(&task_root, &handler)?;
+    if let Ok(name) = std::env::var("AWS_LAMBDA_FUNCTION_NAME") {
+        config.name = name;
+    }
+    if let Some(mb) = std::env::var("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
+        .ok()
+        .and_then(|m| m.parse().ok())
+    {
+        config.memory_mb = mb;
+    }
+    if let Ok(version) = std::env::var("AWS_LAMBDA_FUNCTION_VERSION") {
+        config.version = version;
+    }
+    if let Ok(region) = std::env::var("AWS_REGION") {
+        config.region = region;
+    }
+    // Lambda enforces the timeout through each event's deadline.
+    config.timeout = Duration::from_secs(900);
+    if let Some(n) = std::env::var("AWS_LAMBDA_MAX_CONCURRENCY")
+        .ok()
+        .and_then(|n| n.parse::<usize>().ok())
+    {
+        // One pooled instance per in-flight invocation, ready before /next.
+        config.pool.spares = config.pool.spares.max(n.saturating_sub(1));
+    }
+    cli.apply_pool_flags(&mut config)?;
+
+    let packaged = task_root.join(PACKAGED_ARTIFACTS);
+    let mut options = cli.host_options();
+    if cli_cache_dir_unset(cli) && packaged.is_dir() {
+        options.cache_dir = packaged.clone();
+    }
+    let host = Host::new(options.clone())?;
+    match host.load_observed(&wasm, config.clone(), &Loud) {
+        Ok(f) => Ok(f),
+        // The package's directory is read-only on Lambda: compile into /tmp.
+        Err(wasmfn::LoadError::Cache { .. }) => {
+            options.cache_dir = std::env::temp_dir().join("wasmfn-cache");
+            let host = Host::new(options)?;
+            Ok(host.load_observed(&wasm, config, &Loud)?)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn cli_cache_dir_unset(cli: &Cli) -> bool {
+    cli.cache_dir.is_none()
+}
+
+/// `_HANDLER` → the component and its manifest configuration.
+fn resolve(task_root: &Path, handler: &str) -> anyhow::Result<(PathBuf, FunctionConfig)> {
+    if handler.ends_with(".wasm") {
+        let wasm = task_root.join(handler);
+        let name = Path::new(handler)
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or("function")
+            .to_string();
+        return Ok((wasm, FunctionConfig::new(name)));
+    }
+    let manifest_path = task_root.join(wasmfn::manifest::DEFAULT_MANIFEST);
+    if !manifest_path.is_file() {
+        bail!("_HANDLER is `{handler}`: not a .wasm path, and the package has no serverless.yml to look it up in");
+    }
+    let (manifest, _) = Manifest::load(&manifest_path)?;
+    let config = manifest.function_config(handler)?;
+    match manifest.handler(handler)? {
+        HandlerSource::Wasm(path) => Ok((path, config)),
+        HandlerSource::Crate(dir) => bail!(
+            "function `{handler}` points at the crate {}; on Lambda it must be a built .wasm (use `wasmfn package`)",
+            dir.display()
+        ),
+    }
+}
+
+/// Says loudly when a cold start compiles: on Lambda that is a packaging
+/// mistake costing every cold start.
+struct Loud;
+
+impl LoadObserver for Loud {
+    fn compiling(&self, wasm: &Path) {
+        eprintln!(
+            "wasmfn: WARNING: no precompiled artifact for this CPU and engine in the package; compiling {} now. Every cold start pays for this until the package ships artifacts (wasmfn package).",
+            wasm.display()
+        );
+    }
+    fn compiled(&self, wasm: &Path, took: Duration, _artifact: &Path) {
+        eprintln!(
+            "wasmfn: compiled {} in {:.0} ms",
+            wasm.display(),
+            took.as_secs_f64() * 1000.0
+        );
+    }
+}

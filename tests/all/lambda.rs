@@ -1,0 +1,306 @@
+//! `wasmfn lambda` against a mock of the Lambda Runtime API: the only place
+//! a mock is used, because on AWS the Runtime API is Lambda's own.
+
+use std::collections::VecDeque;
+use std::convert::Infallible;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use serde_json::{json, Value};
+
+use crate::support::{guest, shared_cache};
+
+/// One event as the Runtime API hands it out.
+#[derive(Clone)]
+struct Next {
+    id: String,
+    body: String,
+    headers: Vec<(&'static str, String)>,
+}
+
+/// What the runtime posted back.
+#[derive(Debug, Clone)]
+struct Posted {
+    path: String,
+    headers: http::HeaderMap,
+    body: Value,
+}
+
+#[derive(Default)]
+struct Mock {
+    events: Mutex<VecDeque<Next>>,
+    posted: Mutex<Vec<Posted>>,
+    in_flight_peak: Mutex<(usize, usize)>,
+}
+
+async fn serve_mock(mock: Arc<Mock>) -> u16 {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                return;
+            };
+            let mock = mock.clone();
+            tokio::spawn(async move {
+                let service = service_fn(move |req: http::Request<Incoming>| {
+                    let mock = mock.clone();
+                    async move { Ok::<_, Infallible>(answer(&mock, req).await) }
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    port
+}
+
+async fn answer(mock: &Mock, req: http::Request<Incoming>) -> http::Response<Full<Bytes>> {
+    let path = req.uri().path().to_string();
+    if path == "/2018-06-01/runtime/invocation/next" {
+        // Hand out the next event; with none left, hold the poll open as
+        // Lambda does between events.
+        let next = loop {
+            if let Some(next) = mock.events.lock().unwrap().pop_front() {
+                break next;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        {
+            let mut p = mock.in_flight_peak.lock().unwrap();
+            p.0 += 1;
+            p.1 = p.1.max(p.0);
+        }
+        // The deadline is five seconds from when the event is handed out.
+        let mut response = http::Response::builder()
+            .header("Lambda-Runtime-Aws-Request-Id", &next.id)
+            .header("Lambda-Runtime-Deadline-Ms", deadline_in(5_000))
+            .header("content-type", "application/json");
+        for (k, v) in &next.headers {
+            response = response.header(*k, v);
+        }
+        return response.body(Full::new(Bytes::from(next.body))).unwrap();
+    }
+    let headers = req.headers().clone();
+    let body = req.into_body().collect().await.unwrap().to_bytes();
+    if path.ends_with("/response") || path.ends_with("/error") {
+        mock.in_flight_peak.lock().unwrap().0 -= 1;
+    }
+    mock.posted.lock().unwrap().push(Posted {
+        path,
+        headers,
+        body: serde_json::from_slice(&body).unwrap_or(Value::Null),
+    });
+    http::Response::builder()
+        .status(202)
+        .body(Full::new(Bytes::from_static(b"{\"status\":\"OK\"}")))
+        .unwrap()
+}
+
+fn deadline_in(ms: u64) -> String {
+    (SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+        + ms)
+        .to_string()
+}
+
+fn event(id: &str, body: Value) -> Next {
+    Next {
+        id: id.into(),
+        body: body.to_string(),
+        headers: vec![
+            (
+                "Lambda-Runtime-Invoked-Function-Arn",
+                "arn:aws:lambda:eu-west-1:123456789012:function:probe:live".into(),
+            ),
+            (
+                "Lambda-Runtime-Trace-Id",
+                format!("Root=1-5e1b4151-{id};Sampled=1"),
+            ),
+        ],
+    }
+}
+
+struct Runtime(Child);
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_runtime(
+    port: u16,
+    task_root: &std::path::Path,
+    handler: &str,
+    extra_env: &[(&str, &str)],
+) -> Runtime {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_wasmfn"));
+    cmd.arg("lambda")
+        .env_clear()
+        .env("AWS_LAMBDA_RUNTIME_API", format!("127.0.0.1:{port}"))
+        .env("_HANDLER", handler)
+        .env("LAMBDA_TASK_ROOT", task_root)
+        .env("AWS_LAMBDA_FUNCTION_NAME", "probe")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "7")
+        .env("WASMFN_CACHE_DIR", shared_cache())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    for (k, v) in extra_env {
+        cmd.env(k, v);
+    }
+    Runtime(cmd.spawn().unwrap())
+}
+
+async fn wait_for_posts(mock: &Mock, n: usize) -> Vec<Posted> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let posted = mock.posted.lock().unwrap().clone();
+        if posted.len() >= n {
+            return posted;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "only {} of {n} posts: {posted:?}",
+            posted.len()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn task_root() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(guest("probe"), dir.path().join("probe.wasm")).unwrap();
+    dir
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_flow_through_the_runtime_api_with_their_context() {
+    let mock = Arc::new(Mock::default());
+    let client_context = json!({
+        "client": {
+            "installation_id": "i-1",
+            "app_title": "t",
+            "app_version_name": "1.0",
+            "app_version_code": "1",
+            "app_package_name": "p",
+        },
+        "custom": {"k": "v"},
+        "env": {},
+    });
+    let mut echo = event("req-echo", json!({"action": "echo"}));
+    echo.headers
+        .push(("Lambda-Runtime-Client-Context", client_context.to_string()));
+    let api_gateway = event("req-apigw", wasmfn::sample::api_gateway_v1(""));
+    let sqs = event(
+        "req-sqs",
+        json!({"Records": [{"messageId": "m1", "body": "{}", "eventSource": "aws:sqs"}]}),
+    );
+    let failing = event("req-error", json!({"action": "error", "text": "nope"}));
+    *mock.events.lock().unwrap() = VecDeque::from([echo, api_gateway, sqs, failing]);
+    let port = serve_mock(mock.clone()).await;
+    let root = task_root();
+    let _runtime = start_runtime(port, root.path(), "probe.wasm", &[]);
+
+    let posted = wait_for_posts(&mock, 4).await;
+    let by = |suffix: &str| {
+        posted
+            .iter()
+            .find(|p| p.path.ends_with(suffix))
+            .unwrap()
+            .clone()
+    };
+
+    let echoed = by("/req-echo/response").body;
+    assert_eq!(echoed["requestId"], "req-echo");
+    assert_eq!(echoed["functionName"], "probe");
+    assert_eq!(echoed["functionVersion"], "7");
+    assert_eq!(echoed["memoryLimitInMb"], 256);
+    assert_eq!(
+        echoed["invokedFunctionArn"],
+        "arn:aws:lambda:eu-west-1:123456789012:function:probe:live"
+    );
+    assert_eq!(echoed["traceId"], "Root=1-5e1b4151-req-echo;Sampled=1");
+    let cc: Value = serde_json::from_str(echoed["clientContext"].as_str().unwrap()).unwrap();
+    assert_eq!(cc["custom"]["k"], "v");
+    let remaining = echoed["remainingMs"].as_u64().unwrap();
+    assert!(
+        remaining > 1_000 && remaining <= 5_000,
+        "the deadline header governs: {remaining}"
+    );
+
+    // API Gateway and SQS events reach the guest intact (the probe answers
+    // an API Gateway event with a proxy response echoing it).
+    let apigw = by("/req-apigw/response").body;
+    assert_eq!(apigw["statusCode"], 200);
+    let seen: Value = serde_json::from_str(apigw["body"].as_str().unwrap()).unwrap();
+    assert_eq!(seen["requestContext"]["stage"], "dev");
+    // The probe cannot decode an SQS event: that is a function error.
+    let sqs = by("/req-sqs/error");
+    assert_eq!(sqs.body["errorType"], "Runtime.UnmarshalError");
+
+    let error = by("/req-error/error");
+    assert_eq!(
+        error.body,
+        json!({"errorType": "CustomError", "errorMessage": "nope"})
+    );
+    assert!(error
+        .headers
+        .contains_key("Lambda-Runtime-Function-Error-Type"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_module_is_an_init_error() {
+    let mock = Arc::new(Mock::default());
+    let port = serve_mock(mock.clone()).await;
+    let root = tempfile::tempdir().unwrap();
+    std::fs::write(root.path().join("broken.wasm"), b"not wasm at all").unwrap();
+    let mut runtime = start_runtime(port, root.path(), "broken.wasm", &[]);
+    let posted = wait_for_posts(&mock, 1).await;
+    assert_eq!(posted[0].path, "/2018-06-01/runtime/init/error");
+    assert_eq!(posted[0].body["errorType"], "Runtime.InitError");
+    assert!(posted[0].body["errorMessage"]
+        .as_str()
+        .unwrap()
+        .contains("broken.wasm"));
+    let status = runtime.0.wait().unwrap();
+    assert!(!status.success());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn max_concurrency_runs_invocations_in_parallel() {
+    let mock = Arc::new(Mock::default());
+    *mock.events.lock().unwrap() = (0..4)
+        .map(|i| event(&format!("slow-{i}"), json!({"action": "sleep", "n": 800})))
+        .collect();
+    let port = serve_mock(mock.clone()).await;
+    let root = task_root();
+    let _runtime = start_runtime(
+        port,
+        root.path(),
+        "probe.wasm",
+        &[("AWS_LAMBDA_MAX_CONCURRENCY", "4")],
+    );
+    let posted = wait_for_posts(&mock, 4).await;
+    assert!(
+        posted.iter().all(|p| p.path.ends_with("/response")),
+        "{posted:?}"
+    );
+    // The mock counts events handed out and not yet answered: all four 800 ms
+    // sleeps overlapped, each on its own pooled instance.
+    assert_eq!(
+        mock.in_flight_peak.lock().unwrap().1,
+        4,
+        "all four were in flight at once"
+    );
+}
