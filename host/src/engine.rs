@@ -54,6 +54,11 @@ pub struct EngineOptions {
     /// `memorySize` is capped per function by a `ResourceLimiter`; this is the
     /// size of each pool slot, so it must cover the largest `memorySize`.
     pub max_memory_mb: u64,
+    /// Compile for this target triple with its baseline CPU features instead
+    /// of detecting the host's. Packages set it so that artifacts built on one
+    /// machine (even for another architecture) match the engine that loads
+    /// them on Lambda, which sets it to its own triple.
+    pub target: Option<String>,
 }
 
 impl Default for EngineOptions {
@@ -66,6 +71,7 @@ impl Default for EngineOptions {
             // wasm32 memories cannot exceed 4 GiB; Lambda allows up to 10 GiB
             // per function, which a 32-bit guest could never use anyway.
             max_memory_mb: 4096,
+            target: None,
         }
     }
 }
@@ -80,28 +86,37 @@ pub struct WasmEngine {
 impl WasmEngine {
     /// Builds the engine, probing for the pooling allocator as asked.
     pub fn new(options: &EngineOptions) -> anyhow::Result<Self> {
+        let base = || -> anyhow::Result<Config> {
+            let mut config = base_config();
+            if let Some(target) = &options.target {
+                config
+                    .target(target)
+                    .map_err(|e| anyhow::anyhow!("target `{target}`: {e:#}"))?;
+            }
+            Ok(config)
+        };
+        let pooled = || -> anyhow::Result<Config> {
+            let mut config = base()?;
+            config
+                .allocation_strategy(InstanceAllocationStrategy::Pooling(pooling_config(options)));
+            Ok(config)
+        };
         let (engine, allocator) = match options.pooling {
-            PoolingMode::Off => (
-                Engine::new(&base_config()).map_err(anyhow::Error::from)?,
-                Allocator::OnDemand,
-            ),
+            PoolingMode::Off => (Engine::new(&base()?)?, Allocator::OnDemand),
             PoolingMode::Required => (
-                Engine::new(&pooling_config(options)).map_err(|e| {
+                Engine::new(&pooled()?).map_err(|e| {
                     anyhow::anyhow!("cannot reserve address space for the pooling allocator: {e:#}")
                 })?,
                 Allocator::Pooling,
             ),
-            PoolingMode::Auto => match Engine::new(&pooling_config(options)) {
+            PoolingMode::Auto => match Engine::new(&pooled()?) {
                 Ok(engine) => (engine, Allocator::Pooling),
                 Err(e) => {
                     tracing::warn!(
                         "pooling allocator unavailable ({e:#}); falling back to on-demand \
                          allocation, which makes cold starts slower"
                     );
-                    (
-                        Engine::new(&base_config()).map_err(anyhow::Error::from)?,
-                        Allocator::OnDemand,
-                    )
+                    (Engine::new(&base()?)?, Allocator::OnDemand)
                 }
             },
         };
@@ -150,7 +165,7 @@ fn base_config() -> Config {
     config
 }
 
-fn pooling_config(options: &EngineOptions) -> Config {
+fn pooling_config(options: &EngineOptions) -> PoolingAllocationConfig {
     let mut pool = PoolingAllocationConfig::new();
     let instances = options.max_instances.max(1);
     pool.total_component_instances(instances);
@@ -170,9 +185,7 @@ fn pooling_config(options: &EngineOptions) -> Config {
     // instance (stack, data, small heaps).
     pool.linear_memory_keep_resident(64 << 10);
     pool.table_keep_resident(16 << 10);
-    let mut config = base_config();
-    config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
-    config
+    pool
 }
 
 /// A thread that advances the engine's epoch every [`EPOCH_TICK`].

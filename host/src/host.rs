@@ -65,6 +65,27 @@ impl Host {
         &self.cache
     }
 
+    /// Compiles `wasm` with this host's engine (which may target another
+    /// machine) without loading it: the artifact's file name in a cache
+    /// directory, and its bytes. For packaging.
+    pub fn precompile(&self, path: &Path, wasm: &[u8]) -> Result<(String, Vec<u8>), LoadError> {
+        check_header(path, wasm)?;
+        let engine = self.engine.engine();
+        let bytes = engine
+            .precompile_component(wasm)
+            .map_err(|e| LoadError::Invalid {
+                path: path.to_owned(),
+                message: format!("{e:#}"),
+            })?;
+        let name = self
+            .cache
+            .artifact_path(engine, wasm)
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        Ok((name, bytes))
+    }
+
     /// Loads the component at `path` as a function: reads it, takes its
     /// precompiled artifact from the cache (compiling it on first use),
     /// checks its exports and imports, and prepares instantiation.

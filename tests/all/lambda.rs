@@ -304,3 +304,158 @@ async fn max_concurrency_runs_invocations_in_parallel() {
         "all four were in flight at once"
     );
 }
+
+/// Reads the ELF machine of an artifact: 62 is x86-64, 183 is AArch64.
+fn elf_machine(bytes: &[u8]) -> u16 {
+    assert_eq!(&bytes[..4], b"\x7fELF", "an artifact is an ELF object");
+    u16::from_le_bytes([bytes[18], bytes[19]])
+}
+
+fn unzip(zip_path: &std::path::Path, into: &std::path::Path) -> Vec<String> {
+    let mut archive = zip::ZipArchive::new(std::fs::File::open(zip_path).unwrap()).unwrap();
+    let mut names = Vec::new();
+    for i in 0..archive.len() {
+        let mut entry = archive.by_index(i).unwrap();
+        let path = into.join(entry.name());
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        let mut out = std::fs::File::create(&path).unwrap();
+        std::io::copy(&mut entry, &mut out).unwrap();
+        if let Some(mode) = entry.unix_mode() {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+        }
+        names.push(entry.name().to_string());
+    }
+    names
+}
+
+fn package_fixture(dir: &std::path::Path) -> std::path::PathBuf {
+    let manifest = dir.join("serverless.yml");
+    std::fs::write(
+        &manifest,
+        format!(
+            "service: pkg\nprovider:\n  memorySize: 256\nfunctions:\n  hello:\n    handler: {}\n    timeout: 6\n",
+            guest("hello").display()
+        ),
+    )
+    .unwrap();
+    manifest
+}
+
+#[test]
+fn package_builds_x86_64_and_arm64_artifacts() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = package_fixture(dir.path());
+    let out = dir.path().join("dist");
+    let status = Command::new(env!("CARGO_BIN_EXE_wasmfn"))
+        .args(["package", "--arch", "both", "--manifest"])
+        .arg(&manifest)
+        .arg("--out")
+        .arg(&out)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let mut artifacts = Vec::new();
+    for (arch, machine, triple) in [
+        ("x86_64", 62, "x86_64-unknown-linux-gnu"),
+        ("arm64", 183, "aarch64-unknown-linux-gnu"),
+    ] {
+        let unpacked = dir.path().join(arch);
+        let names = unzip(&out.join(format!("pkg-{arch}.zip")), &unpacked);
+        assert!(names.contains(&"serverless.yml".to_string()), "{names:?}");
+        assert!(
+            names.contains(&"functions/hello.wasm".to_string()),
+            "{names:?}"
+        );
+        let artifact = names
+            .iter()
+            .find(|n| n.starts_with("artifacts/"))
+            .expect("an artifact");
+        let bytes = std::fs::read(unpacked.join(artifact)).unwrap();
+        assert_eq!(
+            elf_machine(&bytes),
+            machine,
+            "{arch} artifact is compiled for {arch}"
+        );
+        // The engine `wasmfn lambda` runs on that architecture names the
+        // same artifact: the compatibility hash is part of the name.
+        let mut options = crate::support::options(&dir.path().join("cache"));
+        options.engine.target = Some(triple.to_string());
+        let host = wasmfn::Host::new(options).unwrap();
+        let wasm = std::fs::read(guest("hello")).unwrap();
+        let (name, _) = host.precompile(&guest("hello"), &wasm).unwrap();
+        assert_eq!(format!("artifacts/{name}"), *artifact);
+        assert!(
+            std::fs::read_to_string(out.join(format!("template-{arch}.yaml")))
+                .unwrap()
+                .contains(&format!("Architectures: [{arch}]"))
+        );
+        artifacts.push(bytes);
+    }
+    assert_ne!(
+        artifacts[0], artifacts[1],
+        "arm64 artifacts are not x86_64 copies"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_packaged_zip_starts_without_compiling_and_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = package_fixture(dir.path());
+    let out = dir.path().join("dist");
+    let status = Command::new(env!("CARGO_BIN_EXE_wasmfn"))
+        .args(["package", "--manifest"])
+        .arg(&manifest)
+        .arg("--out")
+        .arg(&out)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let task_root = dir.path().join("task");
+    let names = unzip(&out.join("pkg-x86_64.zip"), &task_root);
+    assert!(names.contains(&"bootstrap".to_string()));
+    let artifacts_before = std::fs::read_dir(task_root.join("artifacts"))
+        .unwrap()
+        .count();
+
+    let mock = Arc::new(Mock::default());
+    *mock.events.lock().unwrap() = VecDeque::from([event("first", json!({}))]);
+    let port = serve_mock(mock.clone()).await;
+    let log = dir.path().join("bootstrap.log");
+    // Started as Lambda starts it: `bootstrap`, no arguments, no cache flag.
+    let child = Command::new(task_root.join("bootstrap"))
+        .env_clear()
+        .env("AWS_LAMBDA_RUNTIME_API", format!("127.0.0.1:{port}"))
+        .env("_HANDLER", "hello")
+        .env("LAMBDA_TASK_ROOT", &task_root)
+        .env("AWS_LAMBDA_FUNCTION_NAME", "hello")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("HOME", dir.path())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let _runtime = Runtime(child);
+    let posted = wait_for_posts(&mock, 1).await;
+    assert_eq!(
+        posted[0].path,
+        "/2018-06-01/runtime/invocation/first/response"
+    );
+    assert_eq!(posted[0].body["statusCode"], 200);
+    let stderr = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        !stderr.contains("compil"),
+        "no Cranelift compilation at start-up: {stderr}"
+    );
+    assert_eq!(
+        std::fs::read_dir(task_root.join("artifacts"))
+            .unwrap()
+            .count(),
+        artifacts_before
+    );
+    assert!(
+        !dir.path().join(".cache").exists(),
+        "nothing compiled into a user cache"
+    );
+}

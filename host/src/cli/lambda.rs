@@ -91,6 +91,9 @@ fn init(cli: &Cli) -> anyhow::Result<std::sync::Arc<wasmfn::Function>> {
 
     let packaged = task_root.join(PACKAGED_ARTIFACTS);
     let mut options = cli.host_options();
+    // Baseline CPU features for this architecture, exactly as `wasmfn
+    // package` compiled them, so that shipped artifacts match.
+    options.engine.target = Some(super::package::host_triple().to_string());
     if cli_cache_dir_unset(cli) && packaged.is_dir() {
         options.cache_dir = packaged.clone();
     }

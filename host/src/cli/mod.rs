@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 mod bench;
 mod invoke;
 mod lambda;
+mod package;
 mod plot;
 mod progress;
 mod serve;
@@ -65,6 +66,10 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Run as the AWS Lambda custom runtime (what `bootstrap` does).
     Lambda,
+    /// Build deployable zips for Lambda (provided.al2023): bootstrap,
+    /// components, precompiled artifacts per architecture, and a SAM
+    /// template.
+    Package(package::PackageArgs),
 }
 
 /// Parses the command line and runs it; errors print as one line.
@@ -98,6 +103,7 @@ pub fn main() -> ExitCode {
         Command::Bench(args) => bench::run(&cli, args),
         Command::Serve(args) => serve::run(&cli, args),
         Command::Lambda => lambda::run(&cli),
+        Command::Package(args) => package::run(&cli, args),
     };
     match result {
         Ok(code) => code,

@@ -1,0 +1,199 @@
+//! `wasmfn package`: a deployable zip for Lambda's `provided.al2023`
+//! runtime, per architecture: `bootstrap` (this binary), the components,
+//! their precompiled artifacts for that architecture, and the manifest; plus
+//! a SAM template.
+//!
+//! Artifacts are compiled for the target's baseline CPU features (the same
+//! setting `wasmfn lambda` runs with), so x86_64 and arm64 artifacts can both
+//! be built here and are loaded on Lambda without compiling.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{bail, Context as _};
+use clap::{Args, ValueEnum};
+use serde_yaml_ng::Value;
+use wasmfn::{Host, Manifest};
+use zip::write::SimpleFileOptions;
+
+use super::Cli;
+
+/// Which architectures to package for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Arch {
+    /// Intel/AMD.
+    #[value(name = "x86_64")]
+    X86_64,
+    /// Graviton.
+    Arm64,
+    /// One zip for each.
+    Both,
+}
+
+/// Arguments of `wasmfn package`.
+#[derive(Debug, Args)]
+pub struct PackageArgs {
+    /// The manifest (serverless.yml shape).
+    #[arg(long, value_name = "FILE", default_value = wasmfn::manifest::DEFAULT_MANIFEST)]
+    manifest: PathBuf,
+
+    /// The Lambda architecture(s).
+    #[arg(long, value_enum, default_value = "x86_64")]
+    arch: Arch,
+
+    /// Where the zips and the SAM template go.
+    #[arg(long, value_name = "DIR", default_value = "dist")]
+    out: PathBuf,
+
+    /// The host binary built for x86_64 Linux, when packaging on another
+    /// architecture.
+    #[arg(long, value_name = "FILE")]
+    bootstrap_x86_64: Option<PathBuf>,
+
+    /// The host binary built for arm64 Linux (for example with
+    /// `cargo zigbuild --release --target aarch64-unknown-linux-gnu`).
+    #[arg(long, value_name = "FILE")]
+    bootstrap_arm64: Option<PathBuf>,
+}
+
+/// The triple `wasmfn lambda` compiles for on this machine.
+pub fn host_triple() -> &'static str {
+    if cfg!(target_arch = "aarch64") {
+        "aarch64-unknown-linux-gnu"
+    } else {
+        "x86_64-unknown-linux-gnu"
+    }
+}
+
+/// Runs `wasmfn package`.
+pub fn run(cli: &Cli, args: &PackageArgs) -> anyhow::Result<ExitCode> {
+    let (manifest, warnings) = Manifest::load(&args.manifest)?;
+    for warning in warnings {
+        tracing::warn!("{warning}");
+    }
+    let mut components = Vec::new();
+    for name in manifest.functions.keys() {
+        let wasm = super::target::component_of(&manifest, name)?;
+        let bytes = std::fs::read(&wasm).with_context(|| format!("reading {}", wasm.display()))?;
+        components.push((name.clone(), wasm, bytes));
+    }
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("creating {}", args.out.display()))?;
+    let arches: &[(&str, &str)] = match args.arch {
+        Arch::X86_64 => &[("x86_64", "x86_64-unknown-linux-gnu")],
+        Arch::Arm64 => &[("arm64", "aarch64-unknown-linux-gnu")],
+        Arch::Both => &[
+            ("x86_64", "x86_64-unknown-linux-gnu"),
+            ("arm64", "aarch64-unknown-linux-gnu"),
+        ],
+    };
+    let packaged_manifest = rewrite_manifest(&args.manifest)?;
+    for (arch, triple) in arches {
+        let bootstrap = match (*arch, *triple == host_triple()) {
+            (_, true) => Some(std::env::current_exe()?),
+            ("x86_64", false) => args.bootstrap_x86_64.clone(),
+            (_, false) => args.bootstrap_arm64.clone(),
+        };
+        let mut options = cli.host_options();
+        options.engine.target = Some(triple.to_string());
+        let host = Host::new(options)?;
+        let zip_path = args.out.join(format!("{}-{arch}.zip", manifest.service));
+        let file = std::fs::File::create(&zip_path)
+            .with_context(|| format!("creating {}", zip_path.display()))?;
+        let mut zip = zip::ZipWriter::new(file);
+        let plain = SimpleFileOptions::default();
+        match &bootstrap {
+            Some(path) => {
+                let bytes = std::fs::read(path)
+                    .with_context(|| format!("reading the bootstrap binary {}", path.display()))?;
+                zip.start_file("bootstrap", plain.unix_permissions(0o755))?;
+                zip.write_all(&bytes)?;
+            }
+            None => eprintln!(
+                "wasmfn: WARNING: {zip} has no bootstrap: build the host for {triple} (e.g. `cargo zigbuild --release --target {triple}`) and pass --bootstrap-{arch} FILE",
+                zip = zip_path.display()
+            ),
+        }
+        zip.start_file("serverless.yml", plain)?;
+        zip.write_all(packaged_manifest.as_bytes())?;
+        for (name, wasm, bytes) in &components {
+            zip.start_file(format!("functions/{name}.wasm"), plain)?;
+            zip.write_all(bytes)?;
+            let (artifact, compiled) = host.precompile(wasm, bytes)?;
+            zip.start_file(
+                format!("{}/{artifact}", super::lambda::PACKAGED_ARTIFACTS),
+                plain,
+            )?;
+            zip.write_all(&compiled)?;
+        }
+        zip.finish()?;
+        let template = args.out.join(format!("template-{arch}.yaml"));
+        std::fs::write(&template, sam_template(&manifest, &zip_path, arch)?)?;
+        eprintln!(
+            "wasmfn: packaged {} function(s) for {arch}: {} (SAM template {})",
+            components.len(),
+            zip_path.display(),
+            template.display()
+        );
+    }
+    eprintln!(
+        "\nDeploy with SAM (`sam deploy -t {}/template-<arch>.yaml --guided`), or point serverless.yml at the zip:\n\n\
+         provider:\n  runtime: provided.al2023\n  architecture: {}\npackage:\n  artifact: {}/{}-<arch>.zip\nfunctions:\n  <name>:\n    handler: <name>\n",
+        args.out.display(),
+        if args.arch == Arch::Arm64 { "arm64" } else { "x86_64" },
+        args.out.display(),
+        manifest.service
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The manifest as it goes in the zip: every handler points at the
+/// packaged component.
+fn rewrite_manifest(path: &Path) -> anyhow::Result<String> {
+    let text = std::fs::read_to_string(path)?;
+    let mut doc: Value = serde_yaml_ng::from_str(&text)?;
+    let Some(functions) = doc.get_mut("functions").and_then(Value::as_mapping_mut) else {
+        bail!("{} has no functions to package", path.display());
+    };
+    for (name, spec) in functions.iter_mut() {
+        let name = name.as_str().unwrap_or_default().to_string();
+        if let Some(spec) = spec.as_mapping_mut() {
+            spec.insert("handler".into(), format!("functions/{name}.wasm").into());
+        }
+    }
+    Ok(serde_yaml_ng::to_string(&doc)?)
+}
+
+/// A SAM template deploying every function from the zip.
+fn sam_template(manifest: &Manifest, zip: &Path, arch: &str) -> anyhow::Result<String> {
+    let mut out = String::from(
+        "AWSTemplateFormatVersion: '2010-09-09'\nTransform: AWS::Serverless-2016-10-31\nDescription: wasmfn functions, packaged by `wasmfn package`\nResources:\n",
+    );
+    for name in manifest.functions.keys() {
+        let config = manifest.function_config(name)?;
+        let logical: String = name
+            .split(|c: char| !c.is_ascii_alphanumeric())
+            .map(|part| {
+                let mut chars = part.chars();
+                chars
+                    .next()
+                    .map(|c| c.to_ascii_uppercase().to_string() + chars.as_str())
+                    .unwrap_or_default()
+            })
+            .collect();
+        out.push_str(&format!(
+            "  {logical}Function:\n    Type: AWS::Serverless::Function\n    Properties:\n      Runtime: provided.al2023\n      Handler: {name}\n      CodeUri: {zip}\n      Architectures: [{arch}]\n      MemorySize: {mem}\n      Timeout: {timeout}\n",
+            zip = zip.file_name().map(|n| n.to_string_lossy()).unwrap_or_default(),
+            mem = config.memory_mb,
+            timeout = config.timeout.as_secs().max(1),
+        ));
+        if !config.environment.is_empty() {
+            out.push_str("      Environment:\n        Variables:\n");
+            for (k, v) in &config.environment {
+                out.push_str(&format!("          {k}: {}\n", serde_json::to_string(v)?));
+            }
+        }
+    }
+    Ok(out)
+}
