@@ -42,8 +42,6 @@ pub struct InstanceState {
     pub(crate) limiter: MemoryLimiter,
     /// The deadline of the running call (invocation or init).
     deadline: Instant,
-    /// The same deadline as the guest sees it, in Unix milliseconds.
-    deadline_ms: u64,
     /// What the guest said about why it is aborting, if it said anything.
     fatal: Option<bindings::FunctionError>,
 }
@@ -127,7 +125,6 @@ impl Instance {
             table: ResourceTable::new(),
             limiter: MemoryLimiter::new((config.memory_mb as usize) << 20),
             deadline: Instant::now() + INIT_TIMEOUT,
-            deadline_ms: unix_ms(SystemTime::now() + INIT_TIMEOUT),
             fatal: None,
         };
         let mut store = Store::new(function.engine(), state);
@@ -228,7 +225,6 @@ impl Instance {
     ) -> CallOutcome {
         let start = Instant::now();
         self.begin_call(timeout);
-        self.store.data_mut().deadline_ms = ctx.deadline_ms;
         self.invocations += 1;
         self.poisoned = true;
         // SAFETY: `Instance::new` type-checked `handle` against exactly this
@@ -268,7 +264,6 @@ impl Instance {
     fn begin_call(&mut self, timeout: Duration) {
         let state = self.store.data_mut();
         state.deadline = Instant::now() + timeout;
-        state.deadline_ms = unix_ms(SystemTime::now() + timeout);
         state.fatal = None;
         state.limiter.clear_hit();
         self.store.set_epoch_deadline(1);

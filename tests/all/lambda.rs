@@ -329,6 +329,23 @@ fn unzip(zip_path: &std::path::Path, into: &std::path::Path) -> Vec<String> {
     names
 }
 
+/// Runs `wasmfn package` on a one-function manifest; returns the out dir.
+fn package(dir: &std::path::Path, extra: &[&str]) -> std::path::PathBuf {
+    let manifest = package_fixture(dir);
+    let out = dir.join("dist");
+    let status = Command::new(env!("CARGO_BIN_EXE_wasmfn"))
+        .arg("package")
+        .args(extra)
+        .arg("--manifest")
+        .arg(&manifest)
+        .arg("--out")
+        .arg(&out)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    out
+}
+
 fn package_fixture(dir: &std::path::Path) -> std::path::PathBuf {
     let manifest = dir.join("serverless.yml");
     std::fs::write(
@@ -345,16 +362,7 @@ fn package_fixture(dir: &std::path::Path) -> std::path::PathBuf {
 #[test]
 fn package_builds_x86_64_and_arm64_artifacts() {
     let dir = tempfile::tempdir().unwrap();
-    let manifest = package_fixture(dir.path());
-    let out = dir.path().join("dist");
-    let status = Command::new(env!("CARGO_BIN_EXE_wasmfn"))
-        .args(["package", "--arch", "both", "--manifest"])
-        .arg(&manifest)
-        .arg("--out")
-        .arg(&out)
-        .status()
-        .unwrap();
-    assert!(status.success());
+    let out = package(dir.path(), &["--arch", "both"]);
     let mut artifacts = Vec::new();
     for (arch, machine, triple) in [
         ("x86_64", 62, "x86_64-unknown-linux-gnu"),
@@ -401,16 +409,7 @@ fn package_builds_x86_64_and_arm64_artifacts() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_packaged_zip_starts_without_compiling_and_answers() {
     let dir = tempfile::tempdir().unwrap();
-    let manifest = package_fixture(dir.path());
-    let out = dir.path().join("dist");
-    let status = Command::new(env!("CARGO_BIN_EXE_wasmfn"))
-        .args(["package", "--manifest"])
-        .arg(&manifest)
-        .arg("--out")
-        .arg(&out)
-        .status()
-        .unwrap();
-    assert!(status.success());
+    let out = package(dir.path(), &[]);
     let task_root = dir.path().join("task");
     let names = unzip(&out.join("pkg-x86_64.zip"), &task_root);
     assert!(names.contains(&"bootstrap".to_string()));

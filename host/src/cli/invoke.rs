@@ -73,20 +73,7 @@ pub fn run(cli: &Cli, args: &InvokeArgs) -> anyhow::Result<ExitCode> {
         .build()?;
     let invocation = runtime.block_on(function.invoke(&event, InvokeRequest::default()))?;
 
-    let mut stderr = std::io::stderr().lock();
-    writeln!(
-        stderr,
-        "{}",
-        wasmfn::report::start_line(&invocation.request_id, &version)
-    )?;
-    stderr.write_all(invocation.log_text().as_bytes())?;
-    writeln!(
-        stderr,
-        "{}",
-        wasmfn::report::end_line(&invocation.request_id)
-    )?;
-    writeln!(stderr, "{}", invocation.report.line(&invocation.request_id))?;
-    drop(stderr);
+    std::io::stderr().write_all(wasmfn::report::log_block(&invocation, &version).as_bytes())?;
 
     let mut stdout = std::io::stdout().lock();
     match &invocation.result {

@@ -8,7 +8,6 @@ pub mod invoke_api;
 pub mod lambda;
 pub mod server;
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::function::Function;
@@ -37,13 +36,4 @@ impl Service {
     pub fn function(&self, name: &str) -> Option<(String, Arc<Function>)> {
         self.functions.resolve(name)
     }
-}
-
-/// Settings of `wasmfn serve`.
-#[derive(Debug, Clone)]
-pub struct ServeOptions {
-    /// Where the async queue and destination records live.
-    pub state_dir: PathBuf,
-    /// Delay before the first retry of a failed async invocation.
-    pub retry_delay: std::time::Duration,
 }
