@@ -66,6 +66,14 @@ where
     F: FnOnce(E, Context) -> Result<R, Er>,
 {
     install_panic_hook();
+    // As Lambda's runtimes do: the invocation's X-Ray trace header is also in
+    // `_X_AMZN_TRACE_ID`, for tracing libraries that read it from there. A
+    // guest instance runs one invocation at a time on one thread, so setting
+    // the process environment here is race-free.
+    match &ctx.trace_id {
+        Some(trace) => std::env::set_var("_X_AMZN_TRACE_ID", trace),
+        None => std::env::remove_var("_X_AMZN_TRACE_ID"),
+    }
     call(&event, Context::from(ctx), f).map_err(Error::into_wit)
 }
 

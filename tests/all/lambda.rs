@@ -207,12 +207,16 @@ async fn events_flow_through_the_runtime_api_with_their_context() {
         json!({"Records": [{"messageId": "m1", "body": "{}", "eventSource": "aws:sqs"}]}),
     );
     let failing = event("req-error", json!({"action": "error", "text": "nope"}));
-    *mock.events.lock().unwrap() = VecDeque::from([echo, api_gateway, sqs, failing]);
+    let trace_env = event(
+        "req-env",
+        json!({"action": "env", "text": "_X_AMZN_TRACE_ID"}),
+    );
+    *mock.events.lock().unwrap() = VecDeque::from([echo, api_gateway, sqs, failing, trace_env]);
     let port = serve_mock(mock.clone()).await;
     let root = task_root();
     let _runtime = start_runtime(port, root.path(), "probe.wasm", &[]);
 
-    let posted = wait_for_posts(&mock, 4).await;
+    let posted = wait_for_posts(&mock, 5).await;
     let by = |suffix: &str| {
         posted
             .iter()
@@ -248,6 +252,12 @@ async fn events_flow_through_the_runtime_api_with_their_context() {
     // The probe cannot decode an SQS event: that is a function error.
     let sqs = by("/req-sqs/error");
     assert_eq!(sqs.body["errorType"], "Runtime.UnmarshalError");
+
+    assert_eq!(
+        by("/req-env/response").body["value"],
+        "Root=1-5e1b4151-req-env;Sampled=1",
+        "the trace header is in _X_AMZN_TRACE_ID too"
+    );
 
     let error = by("/req-error/error");
     assert_eq!(
