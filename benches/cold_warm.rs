@@ -144,25 +144,21 @@ fn invoke(c: &mut Criterion, s: &Setup) {
         let event = wasmfn::sample::api_gateway_v1_of_size(size);
         let event = &event;
 
-        let mut group = c.benchmark_group("invoke_warm");
-        group.throughput(Throughput::Bytes(size as u64));
-        group.bench_with_input(BenchmarkId::from_parameter(label), &size, |b, _| {
-            b.to_async(&s.runtime).iter(|| async {
-                let inv = warm.invoke(event, InvokeRequest::default()).await.unwrap();
-                inv.result.unwrap()
-            })
-        });
-        group.finish();
-
-        let mut group = c.benchmark_group("invoke_fresh");
-        group.throughput(Throughput::Bytes(size as u64));
-        group.bench_with_input(BenchmarkId::from_parameter(label), &size, |b, _| {
-            b.to_async(&s.runtime).iter(|| async {
-                let inv = fresh.invoke(event, InvokeRequest::default()).await.unwrap();
-                inv.result.unwrap()
-            })
-        });
-        group.finish();
+        // The full request path, on a warm instance or a fresh one each time.
+        for (group_name, function) in [("invoke_warm", warm), ("invoke_fresh", fresh)] {
+            let mut group = c.benchmark_group(group_name);
+            group.throughput(Throughput::Bytes(size as u64));
+            group.bench_with_input(BenchmarkId::from_parameter(label), &size, |b, _| {
+                b.to_async(&s.runtime).iter(|| async {
+                    let inv = function
+                        .invoke(event, InvokeRequest::default())
+                        .await
+                        .unwrap();
+                    inv.result.unwrap()
+                })
+            });
+            group.finish();
+        }
 
         let mut group = c.benchmark_group("invoke_spare");
         group.throughput(Throughput::Bytes(size as u64));

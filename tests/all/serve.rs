@@ -273,64 +273,58 @@ async fn a_malformed_proxy_response_is_502() {
 #[tokio::test]
 async fn bad_requests_get_aws_shaped_4xx() {
     let s = start(&fixture());
-    let r = request(
-        s.port,
-        "GET",
-        "/2015-03-31/functions/probe/invocations",
-        &[],
-        vec![],
-    )
-    .await;
-    assert_eq!(r.status, 405);
-    assert_eq!(
-        r.header("x-amzn-errortype"),
-        Some("MethodNotAllowedException")
-    );
-    let r = request(
-        s.port,
-        "POST",
-        "/2015-03-31/functions/probe/wat",
-        &[],
-        vec![],
-    )
-    .await;
-    assert_eq!(r.status, 404);
-    assert_eq!(
-        r.header("x-amzn-errortype"),
-        Some("UnknownOperationException")
-    );
-    let r = request(
-        s.port,
-        "POST",
-        "/2015-03-31/functions/probe/invocations",
-        &[("x-amz-client-context", "%%% not base64")],
-        br#"{"action":"counter"}"#.to_vec(),
-    )
-    .await;
-    assert_eq!(r.status, 400);
-    assert_eq!(
-        r.header("x-amzn-errortype"),
-        Some("InvalidRequestContentException")
-    );
-    let r = request(
-        s.port,
-        "POST",
-        "/2015-03-31/functions/probe/invocations",
-        &[],
-        b"{oops".to_vec(),
-    )
-    .await;
-    assert_eq!(r.status, 400);
+    let invocations = "/2015-03-31/functions/probe/invocations";
+    let counter = br#"{"action":"counter"}"#;
+    let cases: [(&str, &str, &[(&str, &str)], &[u8], u16, &str); 4] = [
+        (
+            "GET",
+            invocations,
+            &[],
+            b"",
+            405,
+            "MethodNotAllowedException",
+        ),
+        (
+            "POST",
+            "/2015-03-31/functions/probe/wat",
+            &[],
+            b"",
+            404,
+            "UnknownOperationException",
+        ),
+        (
+            "POST",
+            invocations,
+            &[("x-amz-client-context", "%%% not base64")],
+            counter,
+            400,
+            "InvalidRequestContentException",
+        ),
+        (
+            "POST",
+            invocations,
+            &[],
+            b"{oops",
+            400,
+            "InvalidRequestContentException",
+        ),
+    ];
+    let mut r = None;
+    for (method, path, headers, body, status, error_type) in cases {
+        let reply = request(s.port, method, path, headers, body.to_vec()).await;
+        assert_eq!(reply.status, status, "{method} {path}");
+        assert_eq!(
+            reply.header("x-amzn-errortype"),
+            Some(error_type),
+            "{method} {path}"
+        );
+        r = Some(reply);
+    }
+    // The last case: the message says what could not be parsed.
+    let r = r.expect("four cases ran");
     assert!(r.json()["message"].as_str().unwrap().contains("json"));
     // The server is still fine.
-    let ok = request(
-        s.port,
-        "POST",
-        "/2015-03-31/functions/probe/invocations",
-        &[],
-        br#"{"action":"counter"}"#.to_vec(),
-    )
-    .await;
+    let ok = request(s.port, "POST", invocations, &[], counter.to_vec()).await;
     assert_eq!(ok.status, 200);
 }
 
