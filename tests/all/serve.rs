@@ -270,12 +270,22 @@ async fn a_malformed_proxy_response_is_502() {
     assert_eq!(r.status, 502);
 }
 
+/// Method, path, headers, body, expected status and `x-amzn-ErrorType`.
+type BadRequest<'a> = (
+    &'a str,
+    &'a str,
+    &'a [(&'a str, &'a str)],
+    &'a [u8],
+    u16,
+    &'a str,
+);
+
 #[tokio::test]
 async fn bad_requests_get_aws_shaped_4xx() {
     let s = start(&fixture());
     let invocations = "/2015-03-31/functions/probe/invocations";
     let counter = br#"{"action":"counter"}"#;
-    let cases: [(&str, &str, &[(&str, &str)], &[u8], u16, &str); 4] = [
+    let cases: [BadRequest; 4] = [
         (
             "GET",
             invocations,
