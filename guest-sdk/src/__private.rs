@@ -33,8 +33,15 @@ where
             ),
         )
     })?;
-    let response = f(event, ctx).map_err(Into::into)?;
-    serde_json::to_vec(&response).map_err(|e| {
+    crate::logging::init();
+    crate::logging::begin(&ctx);
+    crate::metrics::begin(&ctx.function_name);
+    let response = f(event, ctx).map_err(Into::into);
+    // Lambda's EMF lines belong to the invocation that produced them, error
+    // or not.
+    crate::metrics::flush();
+    crate::logging::end();
+    serde_json::to_vec(&response?).map_err(|e| {
         Error::new(
             "Runtime.MarshalError",
             format!("the handler's response cannot be serialized to JSON: {e}"),

@@ -27,6 +27,7 @@ pub struct Error {
     message: String,
     stack_trace: Vec<String>,
     retryable: bool,
+    status: Option<u16>,
 }
 
 impl Error {
@@ -37,6 +38,7 @@ impl Error {
             message: message.into(),
             stack_trace: Vec::new(),
             retryable: false,
+            status: None,
         }
     }
 
@@ -49,6 +51,20 @@ impl Error {
     pub fn with_retryable(mut self, retryable: bool) -> Self {
         self.retryable = retryable;
         self
+    }
+
+    /// The HTTP status this error should answer with when an HTTP function
+    /// turns it into a response (see [`crate::response::from_result`]).
+    /// Errors without one answer 500 and keep their message out of the
+    /// response body.
+    pub fn with_status(mut self, status: u16) -> Self {
+        self.status = Some(status);
+        self
+    }
+
+    /// The HTTP status set by [`Error::with_status`].
+    pub fn status(&self) -> Option<u16> {
+        self.status
     }
 
     /// Replaces the stack-trace lines.
@@ -102,6 +118,7 @@ impl<E: std::error::Error + 'static> From<E> for Error {
             message: error.to_string(),
             stack_trace: causes,
             retryable: false,
+            status: None,
         }
     }
 }

@@ -49,13 +49,24 @@
 //! Globals persist between invocations while the host keeps the instance
 //! warm, as they do between warm Lambda invocations.
 
+pub mod batch;
+pub mod config;
 mod context;
+#[cfg(feature = "dynamodb")]
+pub mod dynamodb;
 mod error;
+pub mod logging;
+pub mod metrics;
+pub mod response;
+pub mod retry;
 
 pub use context::Context;
 pub use error::Error;
 pub use wasmfn_guest_macros::handler;
 
+/// Re-exported so that handlers need no direct dependency.
+pub use log;
+pub use response::Response;
 /// Re-exported so that handlers need no direct dependency.
 pub use serde;
 /// Re-exported so that handlers need no direct dependency.

@@ -190,6 +190,12 @@ pub fn routes_from_events(function: &str, events: &[Value]) -> (Vec<Route>, Vec<
                 "httpApi" => Payload::V2,
                 // Handled by the scheduler.
                 "schedule" => continue,
+                // Sources that AWS itself feeds (event source mappings and
+                // notifications): locally their events are sent with
+                // `wasmfn invoke <fn> --event` (see `wasmfn generate-event`).
+                "s3" | "sqs" | "sns" | "stream" | "kinesis" | "eventBridge"
+                | "cloudwatchEvent" | "cloudwatchLog" | "alb" | "alexaSkill" | "iot"
+                | "cognitoUserPool" | "websocket" => continue,
                 other => {
                     warnings.push(format!(
                         "function `{function}`: event type `{other}` is not supported locally and is ignored"
@@ -299,7 +305,7 @@ mod tests {
     #[test]
     fn events_parse_in_both_syntaxes() {
         let events: Vec<Value> = serde_yaml_ng::from_str(
-            "- http: {path: 'items/{id}', method: get, cors: true}\n- httpApi: 'POST /things'\n- sqs: arn\n",
+            "- http: {path: 'items/{id}', method: get, cors: true}\n- httpApi: 'POST /things'\n- sqs: arn\n- carrierPigeon: x\n",
         )
         .unwrap();
         let (routes, warnings) = routes_from_events("f", &events);

@@ -8,6 +8,7 @@ mod cache;
 mod cli;
 mod errors;
 mod functions;
+mod guide;
 mod invoke;
 mod lambda;
 mod pool;
