@@ -193,9 +193,9 @@ pub fn routes_from_events(function: &str, events: &[Value]) -> (Vec<Route>, Vec<
                 // Sources that AWS itself feeds (event source mappings and
                 // notifications): locally their events are sent with
                 // `wasmfn invoke <fn> --event` (see `wasmfn generate-event`).
-                "s3" | "sqs" | "sns" | "stream" | "kinesis" | "eventBridge"
-                | "cloudwatchEvent" | "cloudwatchLog" | "alb" | "alexaSkill" | "iot"
-                | "cognitoUserPool" | "websocket" => continue,
+                "s3" | "sqs" | "sns" | "stream" | "kinesis" | "eventBridge" | "cloudwatchEvent"
+                | "cloudwatchLog" | "alb" | "alexaSkill" | "iot" | "cognitoUserPool"
+                | "websocket" => continue,
                 other => {
                     warnings.push(format!(
                         "function `{function}`: event type `{other}` is not supported locally and is ignored"

@@ -66,7 +66,11 @@ async fn s3_processor_decodes_keys_dispatches_and_keeps_going_past_a_bad_record(
         s3_record("ObjectRemoved:Delete", "old+notes.txt", None),
     ]});
     let inv = invoke(&f, &event).await;
-    let summary = json(inv.result.as_ref().expect("a bad record does not fail the event"));
+    let summary = json(
+        inv.result
+            .as_ref()
+            .expect("a bad record does not fail the event"),
+    );
     assert_eq!(
         summary["processed"],
         json!([
@@ -134,7 +138,11 @@ async fn dynamodb_stream_detects_status_changes_and_reports_bad_records() {
         stream_record("600", "TRUNCATE", None, None),
     ]});
     let inv = invoke(&f, &event).await;
-    let response = json(inv.result.as_ref().expect("partial failures are a response"));
+    let response = json(
+        inv.result
+            .as_ref()
+            .expect("partial failures are a response"),
+    );
     assert_eq!(
         response,
         json!({"batchItemFailures": [{"itemIdentifier": "400"}, {"itemIdentifier": "600"}]})
@@ -163,7 +171,10 @@ async fn dynamodb_stream_detects_status_changes_and_reports_bad_records() {
         .into_iter()
         .find(|l| l["message"] == "status changed")
         .unwrap();
-    assert_eq!((&change["from"], &change["to"]), (&json!("pending"), &json!("active")));
+    assert_eq!(
+        (&change["from"], &change["to"]),
+        (&json!("pending"), &json!("active"))
+    );
 }
 
 fn sqs_message(id: &str, body: &str) -> Value {
@@ -194,7 +205,11 @@ async fn sqs_batch_reports_exactly_the_failed_messages() {
         sqs_message("m7", "{not json"),
     ]});
     let inv = invoke(&f, &event).await;
-    let response = json(inv.result.as_ref().expect("partial failures are a response"));
+    let response = json(
+        inv.result
+            .as_ref()
+            .expect("partial failures are a response"),
+    );
     let failed: Vec<&str> = response["batchItemFailures"]
         .as_array()
         .unwrap()
@@ -207,7 +222,10 @@ async fn sqs_batch_reports_exactly_the_failed_messages() {
         .find(|l| l["level"] == "WARN" && l["message"].as_str().unwrap().contains("\"m6\""))
         .expect("the unknown type is logged");
     assert!(
-        unknown["message"].as_str().unwrap().contains("refund-request"),
+        unknown["message"]
+            .as_str()
+            .unwrap()
+            .contains("refund-request"),
         "{unknown}"
     );
 }
@@ -216,8 +234,12 @@ async fn sqs_batch_reports_exactly_the_failed_messages() {
 async fn warmup_returns_early_and_caches_with_a_ttl_and_a_bound() {
     let mut config = config("warmup");
     config.environment.retain(|(k, _)| !k.starts_with("CACHE_"));
-    config.environment.push(("CACHE_MAX_ENTRIES".into(), "2".into()));
-    config.environment.push(("CACHE_TTL_MS".into(), "400".into()));
+    config
+        .environment
+        .push(("CACHE_MAX_ENTRIES".into(), "2".into()));
+    config
+        .environment
+        .push(("CACHE_TTL_MS".into(), "400".into()));
     let f = load(config);
     let scheduled = json!({
         "version": "0", "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
@@ -237,7 +259,13 @@ async fn warmup_returns_early_and_caches_with_a_ttl_and_a_bound() {
             answer["entries"].as_u64().unwrap(),
         ));
     }
-    let expected = [("miss", 1), ("hit", 1), ("miss", 2), ("miss", 2), ("miss", 2)];
+    let expected = [
+        ("miss", 1),
+        ("hit", 1),
+        ("miss", 2),
+        ("miss", 2),
+        ("miss", 2),
+    ];
     // The third lookup of `a` misses: `c` evicted it (the bound is 2).
     assert_eq!(seen, expected.map(|(c, n)| (c.to_string(), n)));
     let hit = json(&invoke(&f, &json!({"key": "a"})).await.result.unwrap());
@@ -283,7 +311,10 @@ async fn config_reports_every_missing_and_invalid_variable_at_init() {
 fn normalized(mut line: Value) -> Value {
     if line["timestamp"].is_string() {
         let ts = line["timestamp"].as_str().unwrap();
-        assert!(ts.len() == 24 && ts.ends_with('Z'), "RFC 3339 with ms: {ts}");
+        assert!(
+            ts.len() == 24 && ts.ends_with('Z'),
+            "RFC 3339 with ms: {ts}"
+        );
         line["timestamp"] = json!("<ts>");
     }
     if line["_aws"]["Timestamp"].is_u64() {
@@ -320,7 +351,10 @@ async fn metrics_writes_the_exact_log_and_emf_lines() {
         ]
     );
     // The request id in the log line is this invocation's.
-    assert_eq!(json(inv.logs.lines[0].text.as_bytes())["requestId"], inv.request_id.as_str());
+    assert_eq!(
+        json(inv.logs.lines[0].text.as_bytes())["requestId"],
+        inv.request_id.as_str()
+    );
 
     // The next invocation starts clean: its own metrics only.
     let empty = invoke(&f, &json!({"orderId": "o-2", "amount": 0.0, "items": 0})).await;

@@ -7,6 +7,7 @@ mod support;
 mod cache;
 mod cli;
 mod errors;
+mod events;
 mod functions;
 mod guide;
 mod invoke;
