@@ -29,6 +29,7 @@ pub mod cache;
 pub mod engine;
 pub mod error;
 pub mod function;
+pub mod generate;
 pub mod guest_build;
 pub mod host;
 pub mod instance;

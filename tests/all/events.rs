@@ -278,7 +278,7 @@ const V2_METHOD: &str = "`ApiGatewayV2httpRequest` keeps a deprecated top-level 
 const SNS_CERT_URL: &str = "`SigningCertURL` is read through an alias and written back as \
      `SigningCertUrl`";
 const KINESIS_TIMESTAMP: &str = "`approximateArrivalTimestamp` (epoch seconds as a number) is \
-     written back as a string";
+     written back as a string, and an absent `encryptionType` as `NONE`";
 
 /// The round-trip guest, built once (in its own workspace, into the shared
 /// guest target directory).

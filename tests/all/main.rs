@@ -9,6 +9,7 @@ mod cli;
 mod errors;
 mod events;
 mod functions;
+mod generate;
 mod guide;
 mod invoke;
 mod lambda;

@@ -1,7 +1,9 @@
 //! Shared fixtures: the guests, built once per test run, and hosts.
 
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
 use std::sync::{Arc, OnceLock};
 
 use wasmfn::{EngineOptions, Function, FunctionConfig, GuestBuilder, Host, HostOptions};
@@ -72,4 +74,51 @@ pub fn probe() -> (Host, Arc<Function>) {
 pub fn json(bytes: &[u8]) -> serde_json::Value {
     serde_json::from_slice(bytes)
         .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(bytes)))
+}
+
+/// Runs the `wasmfn` binary in the repository root with `args`.
+pub fn wasmfn(cache: &Path, args: &[&str], stdin: Option<&[u8]>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_wasmfn"))
+        .arg("--cache-dir")
+        .arg(cache)
+        .args(args)
+        .current_dir(root())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn wasmfn");
+    let mut input = child.stdin.take().unwrap();
+    if let Some(bytes) = stdin {
+        input.write_all(bytes).unwrap();
+    }
+    drop(input);
+    child.wait_with_output().unwrap()
+}
+
+/// Lossy UTF-8.
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Bad input: exit status 2, one clear line on stderr, never a panic.
+pub fn assert_clean_failure(out: &Output, mentions: &[&str]) {
+    // A valid component is compiled (and cached) before its exports are
+    // checked; that progress line is not part of the error.
+    let stderr: String = text(&out.stderr)
+        .lines()
+        .filter(|l| !l.starts_with("wasmfn: compiled "))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert_eq!(out.status.code(), Some(2), "stderr: {stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(
+        stderr.trim_end().lines().count(),
+        1,
+        "one line, got: {stderr}"
+    );
+    assert!(stderr.starts_with("wasmfn: error: "), "{stderr}");
+    for m in mentions {
+        assert!(stderr.contains(m), "expected {m:?} in: {stderr}");
+    }
 }

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod bench;
+mod generate_event;
 mod invoke;
 mod lambda;
 mod package;
@@ -70,6 +71,10 @@ enum Command {
     /// components, precompiled artifacts per architecture, and a SAM
     /// template.
     Package(package::PackageArgs),
+    /// Print a realistic sample event of an event source (API Gateway, S3,
+    /// SQS, SNS, DynamoDB, Kinesis, EventBridge, ALB, Function URL), as
+    /// `sam local generate-event` does.
+    GenerateEvent(generate_event::GenerateEventArgs),
 }
 
 /// Parses the command line and runs it; errors print as one line.
@@ -104,6 +109,7 @@ pub fn main() -> ExitCode {
         Command::Serve(args) => serve::run(&cli, args),
         Command::Lambda => lambda::run(&cli),
         Command::Package(args) => package::run(&cli, args),
+        Command::GenerateEvent(args) => generate_event::run(args),
     };
     match result {
         Ok(code) => code,
