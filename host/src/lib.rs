@@ -43,6 +43,7 @@ pub mod registry;
 pub mod report;
 pub mod routes;
 pub mod sample;
+pub mod scaffold;
 pub mod schedule;
 pub mod trigger;
 

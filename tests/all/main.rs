@@ -14,4 +14,5 @@ mod guide;
 mod invoke;
 mod lambda;
 mod pool;
+mod scaffold;
 mod serve;

@@ -9,6 +9,7 @@ mod bench;
 mod generate_event;
 mod invoke;
 mod lambda;
+mod new;
 mod package;
 mod plot;
 mod progress;
@@ -75,6 +76,9 @@ enum Command {
     /// SQS, SNS, DynamoDB, Kinesis, EventBridge, ALB, Function URL), as
     /// `sam local generate-event` does.
     GenerateEvent(generate_event::GenerateEventArgs),
+    /// Create a guest crate from a template (hello, api, s3, sqs, dynamodb,
+    /// schedule), ready to build and invoke.
+    New(new::NewArgs),
 }
 
 /// Parses the command line and runs it; errors print as one line.
@@ -110,6 +114,7 @@ pub fn main() -> ExitCode {
         Command::Lambda => lambda::run(&cli),
         Command::Package(args) => package::run(&cli, args),
         Command::GenerateEvent(args) => generate_event::run(args),
+        Command::New(args) => new::run(args),
     };
     match result {
         Ok(code) => code,
