@@ -4,33 +4,47 @@
 //! A handler is an ordinary function from an event to a response. Any serde
 //! types work; the typed events of the `aws_lambda_events` crate are
 //! re-exported under [`events`] behind cargo features (`apigw` is on by
-//! default).
+//! default, `all-events` turns on every family).
+//!
+//! A complete HTTP function, and its unit test:
 //!
 //! ```
 //! use wasmfn_guest::events::apigw::{ApiGatewayProxyRequest, ApiGatewayProxyResponse};
-//! use wasmfn_guest::{Context, Error};
+//! use wasmfn_guest::response::from_result;
+//! use wasmfn_guest::{Context, Error, Response};
 //!
 //! #[wasmfn_guest::handler]
 //! fn handler(event: ApiGatewayProxyRequest, ctx: Context) -> Result<ApiGatewayProxyResponse, Error> {
-//!     let name = event
-//!         .query_string_parameters
-//!         .first("name")
-//!         .unwrap_or("world")
-//!         .to_string();
-//!     // aws_lambda_events types are #[non_exhaustive]: start from the default.
-//!     let mut response = ApiGatewayProxyResponse::default();
-//!     response.status_code = 200;
-//!     response.body = Some(format!("hello, {name}! ({})", ctx.request_id).into());
-//!     Ok(response)
+//!     // Errors become JSON responses; `.cors()` adds the CORS headers.
+//!     Ok(from_result(route(&event, &ctx)).cors().into())
+//! }
+//!
+//! fn route(event: &ApiGatewayProxyRequest, ctx: &Context) -> Result<Response, Error> {
+//!     let id = event
+//!         .path_parameters
+//!         .get("id")
+//!         .ok_or_else(|| Error::http(400, "the path needs an id"))?;
+//!     // One JSON log line with the request id and function name.
+//!     log::info!(id = id.as_str(); "lookup");
+//!     if id == "0" {
+//!         return Err(Error::http(404, format!("item {id} not found")));
+//!     }
+//!     Ok(Response::json(200, &serde_json::json!({"id": id, "requestId": ctx.request_id})))
 //! }
 //!
 //! // The same function is plain Rust, so it unit-tests natively:
-//! let response = handler(ApiGatewayProxyRequest::default(), Context::for_test("hello")).unwrap();
+//! let mut event = ApiGatewayProxyRequest::default();
+//! event.path_parameters.insert("id".into(), "7".into());
+//! let response = handler(event.clone(), Context::for_test("items")).unwrap();
 //! assert_eq!(response.status_code, 200);
+//! event.path_parameters.insert("id".into(), "0".into());
+//! assert_eq!(handler(event, Context::for_test("items")).unwrap().status_code, 404);
 //! ```
 //!
 //! Build it with `cargo build --release --target wasm32-wasip2` (the crate is
-//! a `cdylib`) and run it with `wasmfn invoke target/wasm32-wasip2/release/<name>.wasm`.
+//! a `cdylib`, plus an `rlib` for native tests) and run it with
+//! `wasmfn invoke target/wasm32-wasip2/release/<name>.wasm`, or start from
+//! `wasmfn new <name> --template hello|api|s3|sqs|dynamodb|schedule`.
 //!
 //! What the attribute does:
 //!
@@ -45,6 +59,14 @@
 //!   instance's single thread.
 //! * A panic is reported to the host with its message before the guest
 //!   aborts, so the caller sees `Runtime.Unhandled` with what went wrong.
+//! * Around each invocation it installs the JSON logger ([`logging`]), ties
+//!   log lines to the request id and flushes [`metrics`].
+//!
+//! The rest of the toolbox: [`response`] (HTTP responses for every HTTP
+//! source, errors as JSON), [`batch`] (partial batch responses),
+//! [`dynamodb`] (stream images as values, feature `dynamodb`), [`config`]
+//! (typed environment, every missing variable reported), [`retry`]
+//! (backoff with jitter) and [`metrics`] (CloudWatch EMF).
 //!
 //! Globals persist between invocations while the host keeps the instance
 //! warm, as they do between warm Lambda invocations.
