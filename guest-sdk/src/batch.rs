@@ -120,4 +120,34 @@ mod tests {
         assert_eq!(seen, 4);
         assert_eq!(failed, ["b", "d"]);
     }
+
+    #[cfg(feature = "kinesis")]
+    #[test]
+    fn kinesis_failures_are_named_by_sequence_number() {
+        let records: Vec<serde_json::Value> = [1, 2, 3]
+            .map(|n| {
+                serde_json::json!({
+                    "kinesis": {"sequenceNumber": format!("seq-{n}"), "partitionKey": "p", "data": "",
+                                "approximateArrivalTimestamp": 1.0, "kinesisSchemaVersion": "1.0"},
+                    "eventSource": "aws:kinesis", "eventID": format!("e{n}"),
+                    "eventName": "aws:kinesis:record", "awsRegion": "us-east-1"
+                })
+            })
+            .to_vec();
+        let event: aws_lambda_events::kinesis::KinesisEvent =
+            serde_json::from_value(serde_json::json!({ "Records": records })).unwrap();
+        let response = kinesis(&event, |r| {
+            if r.kinesis.sequence_number == "seq-2" {
+                Err(Error::msg("poison"))
+            } else {
+                Ok(())
+            }
+        });
+        let failed: Vec<_> = response
+            .batch_item_failures
+            .iter()
+            .map(|f| f.item_identifier.as_deref())
+            .collect();
+        assert_eq!(failed, [Some("seq-2")]);
+    }
 }
