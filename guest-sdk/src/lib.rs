@@ -86,6 +86,20 @@ pub use context::Context;
 pub use error::Error;
 pub use wasmfn_guest_macros::handler;
 
+/// A blocking HTTP client on `wasi:http/outgoing-handler` (feature
+/// `http-client`; it is the maintained `waki` crate). The host refuses any
+/// origin missing from the function's `allowedOutboundHosts`: the request
+/// then fails with `HttpRequestDenied`.
+///
+/// ```ignore
+/// let response = wasmfn_guest::http_client::Client::new()
+///     .get("https://api.example.com/items")
+///     .send()?;
+/// let items: serde_json::Value = serde_json::from_slice(&response.body()?)?;
+/// ```
+#[cfg(all(feature = "http-client", target_family = "wasm"))]
+pub use waki as http_client;
+
 /// Re-exported so that handlers need no direct dependency.
 pub use log;
 pub use response::Response;

@@ -15,6 +15,7 @@ use crate::cache::LoadStats;
 use crate::error::{FunctionError, Throttled};
 use crate::instance::{unix_ms, Instance, InstanceState};
 use crate::logs::CapturedLogs;
+use crate::outbound::{AllowList, OutboundHooks, DEFAULT_MAX_RESPONSE_BYTES};
 use crate::pool::{Pool, PoolConfig, PoolStats, Start};
 use crate::report::Report;
 
@@ -43,6 +44,9 @@ pub struct FunctionConfig {
     pub account_id: String,
     /// How instances are pooled: reuse or fresh, spares, limits.
     pub pool: PoolConfig,
+    /// The origins the function may call over HTTP (`allowedOutboundHosts`);
+    /// empty means no network.
+    pub allowed_outbound: Arc<AllowList>,
 }
 
 impl FunctionConfig {
@@ -57,6 +61,7 @@ impl FunctionConfig {
             region: "us-east-1".into(),
             account_id: "000000000000".into(),
             pool: PoolConfig::default(),
+            allowed_outbound: Arc::default(),
         }
     }
 
@@ -150,6 +155,8 @@ pub struct Function {
     pre: InstancePre<InstanceState>,
     exports: Exports,
     environment: Vec<(String, String)>,
+    /// The name, shared with every instance's outbound hooks.
+    name: Arc<str>,
     load_stats: LoadStats,
     pool: Pool,
 }
@@ -165,6 +172,7 @@ impl Function {
         let environment = lambda_environment(&config);
         let config_pool = config.pool.clone();
         Function {
+            name: config.name.as_str().into(),
             config,
             engine,
             pre,
@@ -259,6 +267,15 @@ impl Function {
 
     pub(crate) fn exports(&self) -> &Exports {
         &self.exports
+    }
+
+    /// The hooks that police this function's outbound HTTP.
+    pub(crate) fn outbound_hooks(&self) -> OutboundHooks {
+        OutboundHooks {
+            allow: self.config.allowed_outbound.clone(),
+            function: self.name.clone(),
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+        }
     }
 
     pub(crate) fn environment(&self) -> &[(String, String)] {

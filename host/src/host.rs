@@ -46,6 +46,9 @@ impl Host {
         let engine = WasmEngine::new(&options.engine)?;
         let mut linker = Linker::new(engine.engine());
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+        // Guests may import wasi:http; whether a request goes out is the
+        // function's allow-list's call (see `outbound`).
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
         bindings::Handler::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state)?;
         Ok(Host {
             engine,

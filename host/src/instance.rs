@@ -13,6 +13,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use wasmtime::component::{Func, ResourceTable, TypedFunc};
 use wasmtime::{Store, Trap, UpdateDeadline, WasmBacktrace};
 use wasmtime_wasi::{I32Exit, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
+
+use crate::outbound::OutboundHooks;
 
 use crate::bindings::{self, runtime};
 use crate::error::{
@@ -38,6 +41,8 @@ pub const HOST_OVERHEAD_BYTES: usize = 128 << 10;
 /// The state wasmtime keeps for one instance.
 pub struct InstanceState {
     wasi: WasiCtx,
+    http: WasiHttpCtx,
+    outbound: OutboundHooks,
     table: ResourceTable,
     pub(crate) limiter: MemoryLimiter,
     /// The deadline of the running call (invocation or init).
@@ -51,6 +56,16 @@ impl WasiView for InstanceState {
         WasiCtxView {
             ctx: &mut self.wasi,
             table: &mut self.table,
+        }
+    }
+}
+
+impl WasiHttpView for InstanceState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: &mut self.outbound,
         }
     }
 }
@@ -122,6 +137,8 @@ impl Instance {
             .stderr(logs.stream(Stream::Stderr));
         let state = InstanceState {
             wasi: wasi.build(),
+            http: WasiHttpCtx::new(),
+            outbound: function.outbound_hooks(),
             table: ResourceTable::new(),
             limiter: MemoryLimiter::new((config.memory_mb as usize) << 20),
             deadline: Instant::now() + INIT_TIMEOUT,

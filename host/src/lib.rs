@@ -37,6 +37,7 @@ pub mod limits;
 pub mod logs;
 pub mod manifest;
 pub mod metrics;
+pub mod outbound;
 pub mod pool;
 pub mod queue;
 pub mod registry;

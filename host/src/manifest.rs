@@ -21,11 +21,13 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Deserialize;
 
 use crate::function::FunctionConfig;
+use crate::outbound::AllowList;
 use crate::pool::Policy;
 
 /// The default manifest file name.
@@ -138,6 +140,10 @@ pub struct FunctionSpec {
     /// Event sources (`http`, `httpApi`, `schedule`).
     #[serde(default)]
     pub events: Vec<serde_yaml_ng::Value>,
+    /// The origins the function may call over HTTP (wasmfn's own key, as
+    /// in Spin): `https://*.amazonaws.com`, `http://127.0.0.1:5000`.
+    #[serde(default)]
+    pub allowed_outbound_hosts: AllowList,
 }
 
 /// `functions.<name>.destinations:`: Lambda's on-success and on-failure
@@ -343,6 +349,7 @@ impl Manifest {
         }
         config.pool.spares = spec.provisioned_concurrency.unwrap_or(0) as usize;
         config.pool.reserved_concurrency = spec.reserved_concurrency;
+        config.allowed_outbound = Arc::new(spec.allowed_outbound_hosts.clone());
         Ok(config)
     }
 }
@@ -438,5 +445,24 @@ functions:
             err.contains("`nope`") && err.contains("`hello`") && err.contains("`api`"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn a_bad_allowed_host_is_an_error_at_its_line() {
+        let text = "service: s\nfunctions:\n  f:\n    handler: f\n    allowedOutboundHosts:\n      - example.com\n";
+        let err = Manifest::parse(Path::new("m.yml"), text)
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("m.yml:4:"), "{err}");
+        assert!(
+            err.contains("`example.com` is not an allowed host"),
+            "{err}"
+        );
+        let ok = "service: s\nfunctions:\n  f:\n    handler: f\n    allowedOutboundHosts: ['http://127.0.0.1:*']\n";
+        let (manifest, _) = Manifest::parse(Path::new("m.yml"), ok).unwrap();
+        let config = manifest.function_config("f").unwrap();
+        assert!(config
+            .allowed_outbound
+            .permits(&"http://127.0.0.1:9/".parse().unwrap()));
     }
 }

@@ -13,6 +13,7 @@ mod generate;
 mod guide;
 mod invoke;
 mod lambda;
+mod outbound;
 mod pool;
 mod scaffold;
 mod serve;

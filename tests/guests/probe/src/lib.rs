@@ -107,6 +107,17 @@ async fn handler(event: Value, ctx: Context) -> Result<Value, Error> {
         "recurse" => json!({ "depth": recurse(event.n.max(1)) }),
         "error" => return Err(Error::new("CustomError", event.text)),
         "big" => json!({ "data": "y".repeat(event.n as usize) }),
+        // `text` is a URL: GET it through wasi:http.
+        "fetch" => match wasmfn_guest::http_client::Client::new()
+            .get(&event.text)
+            .send()
+            .and_then(|r| Ok((r.status_code(), r.body()?)))
+        {
+            Ok((status, body)) => {
+                json!({ "status": status, "body": String::from_utf8_lossy(&body) })
+            }
+            Err(e) => json!({ "error": format!("{e:?}") }),
+        },
         other => {
             return Err(Error::new(
                 "UnknownAction",

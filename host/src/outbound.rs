@@ -1,0 +1,276 @@
+//! Outbound HTTP for guests: `wasi:http/outgoing-handler`, granted per
+//! function by an allow-list.
+//!
+//! A function's manifest lists the origins it may call in
+//! `allowedOutboundHosts` (`https://*.amazonaws.com`,
+//! `http://127.0.0.1:5000`, `*://api.example.com:*`). A request to any
+//! other origin fails in the guest with wasi:http's `HTTP-request-denied`
+//! error, and the host logs a warning naming the function and the URL. With
+//! no list, a function has no network at all, which is the safe default.
+//!
+//! The host bounds what a call can cost: connect and first-byte timeouts
+//! (the invocation's own timeout still applies on top), and a cap on the
+//! response body, past which the guest reads `HTTP-response-body-size`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::uri::Uri;
+use http_body_util::BodyExt;
+use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody, WasiHttpHooks};
+
+/// The largest response body a guest may receive by default (Lambda's own
+/// synchronous payload limit is 6 MB; a dependency call is usually smaller).
+pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 16 << 20;
+
+/// Connect timeout when the guest sets none.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// First-byte timeout when the guest sets none.
+const FIRST_BYTE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// An `allowedOutboundHosts` entry that does not parse.
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+#[error("`{entry}` is not an allowed host: {why}. Write it as `scheme://host[:port]`, e.g. `https://*.amazonaws.com` or `http://127.0.0.1:5000`")]
+pub struct AllowListError {
+    /// The entry.
+    pub entry: String,
+    /// What is wrong with it.
+    pub why: String,
+}
+
+/// One allowed origin pattern.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Origin {
+    /// `None` matches http and https.
+    scheme: Option<String>,
+    /// `*`, `*.suffix` or an exact host, lowercase.
+    host: String,
+    /// `None` matches any port.
+    port: Option<u16>,
+}
+
+/// The origins a function may call.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AllowList {
+    origins: Vec<Origin>,
+}
+
+impl AllowList {
+    /// Parses the manifest's entries.
+    pub fn parse<S: AsRef<str>>(entries: &[S]) -> Result<Self, AllowListError> {
+        let origins = entries
+            .iter()
+            .map(|e| parse_origin(e.as_ref()))
+            .collect::<Result<_, _>>()?;
+        Ok(AllowList { origins })
+    }
+
+    /// Whether the list is empty (no network).
+    pub fn is_empty(&self) -> bool {
+        self.origins.is_empty()
+    }
+
+    /// Whether a request to `uri` is allowed.
+    pub fn permits(&self, uri: &Uri) -> bool {
+        let Some(host) = uri.host() else {
+            return false;
+        };
+        let host = host.to_ascii_lowercase();
+        let scheme = uri.scheme_str().unwrap_or("https");
+        let port = uri.port_u16().or(match scheme {
+            "http" => Some(80),
+            "https" => Some(443),
+            _ => None,
+        });
+        self.origins.iter().any(|o| {
+            o.scheme.as_deref().is_none_or(|s| s == scheme)
+                && host_matches(&o.host, &host)
+                && match o.port {
+                    None => true,
+                    Some(p) => port == Some(p),
+                }
+        })
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for AllowList {
+    /// A list of origins; a bad entry is an error at its line in the
+    /// manifest.
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let entries = Vec::<String>::deserialize(d)?;
+        AllowList::parse(&entries).map_err(serde::de::Error::custom)
+    }
+}
+
+fn host_matches(pattern: &str, host: &str) -> bool {
+    if pattern == "*" {
+        return true;
+    }
+    match pattern.strip_prefix("*.") {
+        // `*.example.com` matches subdomains, not the bare domain.
+        Some(suffix) => host
+            .strip_suffix(suffix)
+            .is_some_and(|rest| rest.ends_with('.') && rest.len() > 1),
+        None => pattern == host,
+    }
+}
+
+fn parse_origin(entry: &str) -> Result<Origin, AllowListError> {
+    let fail = |why: &str| AllowListError {
+        entry: entry.to_string(),
+        why: why.to_string(),
+    };
+    let (scheme, rest) = entry
+        .split_once("://")
+        .ok_or_else(|| fail("it has no scheme"))?;
+    let scheme = match scheme {
+        "*" => None,
+        "http" | "https" => Some(scheme.to_string()),
+        _ => return Err(fail("the scheme must be http, https or *")),
+    };
+    let rest = rest.trim_end_matches('/');
+    if rest.contains('/') {
+        return Err(fail("it must not have a path"));
+    }
+    let (host, port) = match rest.rsplit_once(':') {
+        Some((host, "*")) => (host, None),
+        Some((host, port)) => (
+            host,
+            Some(
+                port.parse::<u16>()
+                    .map_err(|_| fail("the port is not a number"))?,
+            ),
+        ),
+        None => (
+            rest,
+            match scheme.as_deref() {
+                Some("http") => Some(80),
+                Some("https") => Some(443),
+                _ => None,
+            },
+        ),
+    };
+    if host.is_empty() || (host.contains('*') && host != "*" && !host.starts_with("*.")) {
+        return Err(fail("a host is a name, `*` or `*.domain`"));
+    }
+    Ok(Origin {
+        scheme,
+        host: host.to_ascii_lowercase(),
+        port,
+    })
+}
+
+/// The `wasi:http` hooks of one instance: the allow-list check, default
+/// timeouts and the response cap.
+pub struct OutboundHooks {
+    /// The function's allow-list.
+    pub allow: Arc<AllowList>,
+    /// The function's name, for the log line of a denied request.
+    pub function: Arc<str>,
+    /// The response-body cap.
+    pub max_response_bytes: u64,
+}
+
+type SendFuture = Box<
+    dyn std::future::Future<
+            Output = Result<
+                (
+                    http::Response<WasiBody>,
+                    Box<dyn std::future::Future<Output = Result<(), HttpError>> + Send>,
+                ),
+                HttpError,
+            >,
+        > + Send,
+>;
+
+impl WasiHttpHooks for OutboundHooks {
+    fn send_request(
+        &mut self,
+        request: http::Request<WasiBody>,
+        options: Option<RequestOptions>,
+        fut: Box<dyn std::future::Future<Output = Result<(), HttpError>> + Send>,
+    ) -> SendFuture {
+        drop(fut);
+        if !self.allow.permits(request.uri()) {
+            tracing::warn!(
+                function = %self.function,
+                url = %request.uri(),
+                "outbound HTTP request denied: the origin is not in the function's allowedOutboundHosts"
+            );
+            return Box::new(async { Err(HttpError::HttpRequestDenied) });
+        }
+        let mut options = options.unwrap_or_default();
+        options.connect_timeout.get_or_insert(CONNECT_TIMEOUT);
+        options.first_byte_timeout.get_or_insert(FIRST_BYTE_TIMEOUT);
+        let limit = self.max_response_bytes;
+        Box::new(async move {
+            let (response, io) =
+                wasmtime_wasi_http::default_send_request(request, Some(options)).await?;
+            if response
+                .headers()
+                .get(http::header::CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
+                .is_some_and(|len| len > limit)
+            {
+                return Err(HttpError::HttpResponseBodySize(Some(limit)));
+            }
+            let response = response.map(|body| {
+                http_body_util::Limited::new(body, limit as usize)
+                    .map_err(move |e| match e.downcast::<HttpError>() {
+                        Ok(e) => *e,
+                        Err(_) => HttpError::HttpResponseBodySize(Some(limit)),
+                    })
+                    .boxed_unsync()
+            });
+            Ok((
+                response,
+                Box::new(io) as Box<dyn std::future::Future<Output = Result<(), HttpError>> + Send>,
+            ))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn permits(list: &[&str], url: &str) -> bool {
+        AllowList::parse(list)
+            .unwrap()
+            .permits(&url.parse().unwrap())
+    }
+
+    #[test]
+    fn origins_match_scheme_host_and_port() {
+        let aws = ["https://*.amazonaws.com"];
+        assert!(permits(&aws, "https://dynamodb.us-east-1.amazonaws.com/"));
+        assert!(!permits(&aws, "http://dynamodb.us-east-1.amazonaws.com/"));
+        assert!(!permits(&aws, "https://amazonaws.com/"));
+        assert!(!permits(&aws, "https://evil-amazonaws.com/"));
+        assert!(!permits(&aws, "https://s3.amazonaws.com:8443/"));
+        let local = ["http://127.0.0.1:5000"];
+        assert!(permits(&local, "http://127.0.0.1:5000/x"));
+        assert!(!permits(&local, "http://127.0.0.1:5001/x"));
+        assert!(!permits(&local, "http://localhost:5000/x"));
+        assert!(permits(
+            &["*://api.example.com:*"],
+            "http://API.example.com:81/"
+        ));
+        assert!(!permits(&[] as &[&str], "https://example.com/"));
+    }
+
+    #[test]
+    fn bad_entries_say_how_to_write_them() {
+        for bad in [
+            "example.com",
+            "ftp://x",
+            "https://a.*.com",
+            "https://x:port",
+            "https://x/path",
+        ] {
+            let err = AllowList::parse(&[bad]).unwrap_err();
+            assert!(err.to_string().contains("scheme://host[:port]"), "{err}");
+        }
+    }
+}

@@ -1,0 +1,104 @@
+//! Outbound HTTP through `wasi:http`: allowed origins are reached, any
+//! other is refused in the guest, and a response over the cap is cut off.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use serde_json::{json, Value};
+use wasmfn::outbound::AllowList;
+use wasmfn::{FunctionConfig, InvokeRequest};
+
+use crate::support::{host, json, load};
+
+/// A local origin answering `pong <path>`, and 32 MiB on `/huge`.
+async fn origin() -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                return;
+            };
+            tokio::spawn(async move {
+                let service = service_fn(|req: hyper::Request<hyper::body::Incoming>| async move {
+                    let body = if req.uri().path() == "/huge" {
+                        Bytes::from(vec![b'z'; 32 << 20])
+                    } else {
+                        Bytes::from(format!("pong {}", req.uri().path()))
+                    };
+                    Ok::<_, Infallible>(hyper::Response::new(Full::new(body)))
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    addr
+}
+
+async fn fetch(allowed: &[&str], url: &str) -> Value {
+    let mut config = FunctionConfig::new("probe");
+    config.allowed_outbound = Arc::new(AllowList::parse(allowed).unwrap());
+    config.timeout = std::time::Duration::from_secs(10);
+    let host = host();
+    let f = load(&host, "probe", config);
+    let event = json!({"action": "fetch", "text": url}).to_string();
+    let inv = f
+        .invoke(event.as_bytes(), InvokeRequest::default())
+        .await
+        .expect("not throttled");
+    json(&inv.result.expect("the probe reports fetch errors as data"))
+}
+
+#[tokio::test]
+async fn an_allowed_origin_is_reached() {
+    let addr = origin().await;
+    let allowed = format!("http://127.0.0.1:{}", addr.port());
+    let out = fetch(&[&allowed], &format!("http://{addr}/ping")).await;
+    assert_eq!(out, json!({"status": 200, "body": "pong /ping"}));
+}
+
+#[tokio::test]
+async fn any_other_origin_is_refused_in_the_guest() {
+    let addr = origin().await;
+    // No list: no network at all.
+    let out = fetch(&[], &format!("http://{addr}/ping")).await;
+    assert!(
+        out["error"].as_str().unwrap().contains("HttpRequestDenied"),
+        "{out}"
+    );
+    // Another port of the same host is another origin.
+    let other = format!("http://127.0.0.1:{}", addr.port() + 1);
+    let out = fetch(&[&other], &format!("http://{addr}/ping")).await;
+    assert!(
+        out["error"].as_str().unwrap().contains("HttpRequestDenied"),
+        "{out}"
+    );
+    // The scheme is part of the origin too.
+    let https = format!("https://127.0.0.1:{}", addr.port());
+    let out = fetch(&[&https], &format!("http://{addr}/ping")).await;
+    assert!(
+        out["error"].as_str().unwrap().contains("HttpRequestDenied"),
+        "{out}"
+    );
+}
+
+#[tokio::test]
+async fn a_response_over_the_cap_is_refused_without_growing_the_host() {
+    let addr = origin().await;
+    let allowed = format!("http://127.0.0.1:{}", addr.port());
+    let out = fetch(&[&allowed], &format!("http://{addr}/huge")).await;
+    assert!(
+        out["error"]
+            .as_str()
+            .unwrap()
+            .contains("HttpResponseBodySize"),
+        "{out}"
+    );
+}
