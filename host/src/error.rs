@@ -114,6 +114,14 @@ pub enum LoadError {
         /// What did not match.
         message: String,
     },
+    /// The function's `/tmp` root or `/opt` layers could not be set up.
+    #[error("function `{function}`: cannot set up its files (/tmp, layers at /opt): {source}. Check that each layer is a readable directory")]
+    Files {
+        /// The function.
+        function: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
     /// The artifact cache could not be written or read.
     #[error("artifact cache at `{dir}`: {message}")]
     Cache {

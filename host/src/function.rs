@@ -4,6 +4,7 @@
 //! [`Function::invoke`] is the one code path every trigger uses: the CLI's
 //! one-shot invoke, the local server and the Lambda runtime loop all end here.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -13,6 +14,7 @@ use wasmtime::Engine;
 use crate::bindings;
 use crate::cache::LoadStats;
 use crate::error::{FunctionError, Throttled};
+use crate::files::{FunctionFiles, DEFAULT_TMP_MB};
 use crate::instance::{unix_ms, Instance, InstanceState};
 use crate::logs::CapturedLogs;
 use crate::outbound::{AllowList, OutboundHooks, DEFAULT_MAX_RESPONSE_BYTES};
@@ -47,6 +49,10 @@ pub struct FunctionConfig {
     /// The origins the function may call over HTTP (`allowedOutboundHosts`);
     /// empty means no network.
     pub allowed_outbound: Arc<AllowList>,
+    /// Layer directories, merged read-only at `/opt`.
+    pub layers: Vec<PathBuf>,
+    /// The cap of each instance's `/tmp`, in MB (`ephemeralStorageSize`).
+    pub tmp_mb: u32,
 }
 
 impl FunctionConfig {
@@ -62,6 +68,8 @@ impl FunctionConfig {
             account_id: "000000000000".into(),
             pool: PoolConfig::default(),
             allowed_outbound: Arc::default(),
+            layers: Vec::new(),
+            tmp_mb: DEFAULT_TMP_MB,
         }
     }
 
@@ -157,6 +165,8 @@ pub struct Function {
     environment: Vec<(String, String)>,
     /// The name, shared with every instance's outbound hooks.
     name: Arc<str>,
+    /// Instance `/tmp`s and the `/opt` layers.
+    files: FunctionFiles,
     load_stats: LoadStats,
     pool: Pool,
 }
@@ -164,6 +174,7 @@ pub struct Function {
 impl Function {
     pub(crate) fn new(
         config: FunctionConfig,
+        files: FunctionFiles,
         engine: Engine,
         pre: InstancePre<InstanceState>,
         exports: Exports,
@@ -173,6 +184,7 @@ impl Function {
         let config_pool = config.pool.clone();
         Function {
             name: config.name.as_str().into(),
+            files,
             config,
             engine,
             pre,
@@ -267,6 +279,11 @@ impl Function {
 
     pub(crate) fn exports(&self) -> &Exports {
         &self.exports
+    }
+
+    /// Instance `/tmp`s and the `/opt` layers.
+    pub(crate) fn files(&self) -> &FunctionFiles {
+        &self.files
     }
 
     /// The hooks that police this function's outbound HTTP.

@@ -10,6 +10,7 @@ use crate::bindings;
 use crate::cache::{ArtifactCache, ArtifactSource};
 use crate::engine::{Allocator, EngineOptions, WasmEngine};
 use crate::error::LoadError;
+use crate::files::FunctionFiles;
 use crate::function::{Exports, Function, FunctionConfig};
 use crate::instance::InstanceState;
 
@@ -168,8 +169,16 @@ impl Host {
                 path: path.to_owned(),
                 message: format!("{e:#}"),
             })?;
+        let files =
+            FunctionFiles::new(&config.name, &config.layers, config.tmp_mb).map_err(|source| {
+                LoadError::Files {
+                    function: config.name.clone(),
+                    source,
+                }
+            })?;
         Ok(Arc::new(Function::new(
             config,
+            files,
             engine.clone(),
             pre,
             Exports {

@@ -12,9 +12,10 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use wasmtime::component::{Func, ResourceTable, TypedFunc};
 use wasmtime::{Store, Trap, UpdateDeadline, WasmBacktrace};
-use wasmtime_wasi::{I32Exit, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+use wasmtime_wasi::{FsPerms, I32Exit, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
+use crate::files::InstanceTmp;
 use crate::outbound::OutboundHooks;
 
 use crate::bindings::{self, runtime};
@@ -118,6 +119,8 @@ pub struct Instance {
     handle: Func,
     init: Option<InitFunc>,
     logs: LogBuffer,
+    /// The private `/tmp`, removed with the instance.
+    tmp: InstanceTmp,
     log_stream_name: String,
     invocations: u64,
     poisoned: bool,
@@ -135,6 +138,23 @@ impl Instance {
             .env("AWS_LAMBDA_LOG_STREAM_NAME", &log_stream_name)
             .stdout(logs.stream(Stream::Stdout))
             .stderr(logs.stream(Stream::Stderr));
+        // The only host directories a guest can reach (see `files`).
+        let files_error = |e: &dyn std::fmt::Display| {
+            FunctionError::new(
+                ERROR_UNHANDLED,
+                format!("cannot set up the instance's /tmp or /opt: {e}"),
+            )
+        };
+        let tmp = function
+            .files()
+            .instance_tmp()
+            .map_err(|e| files_error(&e))?;
+        wasi.preopened_dir(tmp.path(), "/tmp", FsPerms::ReadWrite)
+            .map_err(|e| files_error(&e))?;
+        if let Some(opt) = function.files().opt() {
+            wasi.preopened_dir(opt, "/opt", FsPerms::ReadOnly)
+                .map_err(|e| files_error(&e))?;
+        }
         let state = InstanceState {
             wasi: wasi.build(),
             http: WasiHttpCtx::new(),
@@ -187,6 +207,7 @@ impl Instance {
             handle,
             init,
             logs,
+            tmp,
             log_stream_name,
             invocations: 0,
             poisoned: false,
@@ -253,6 +274,7 @@ impl Instance {
             handle.call_async(&mut self.store, (event, ctx)),
         )
         .await;
+        let over_cap = self.tmp.over_cap();
         let result = match call {
             Err(_elapsed) => Err(timeout_error(&ctx.request_id, timeout)),
             Ok(Err(e)) => Err(classify_error(
@@ -271,6 +293,14 @@ impl Instance {
                 Ok(payload)
             }
         };
+        if let Some(used) = over_cap {
+            // Retired after this call: its /tmp goes with it.
+            tracing::warn!(
+                used_mb = used >> 20,
+                "an instance's /tmp is over its ephemeralStorageSize; retiring it"
+            );
+            self.poisoned = true;
+        }
         CallOutcome {
             result,
             logs: self.logs.take(),

@@ -28,6 +28,7 @@ pub mod bindings;
 pub mod cache;
 pub mod engine;
 pub mod error;
+pub mod files;
 pub mod function;
 pub mod generate;
 pub mod guest_build;

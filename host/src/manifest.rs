@@ -56,6 +56,16 @@ pub enum ManifestError {
         /// What is wrong.
         message: String,
     },
+    /// A layer that is not a directory.
+    #[error("{path}: function `{function}`: layer `{layer}` is not a directory. A layer here is a directory (relative to the manifest) whose files appear read-only under /opt")]
+    BadLayer {
+        /// The manifest path.
+        path: PathBuf,
+        /// The function.
+        function: String,
+        /// The layer as written.
+        layer: String,
+    },
     /// A function name that the manifest does not define.
     #[error("unknown function `{name}`: {path} defines {known}. Check the name, or add it under `functions:`")]
     UnknownFunction {
@@ -144,6 +154,13 @@ pub struct FunctionSpec {
     /// in Spin): `https://*.amazonaws.com`, `http://127.0.0.1:5000`.
     #[serde(default)]
     pub allowed_outbound_hosts: AllowList,
+    /// Layers: directories, relative to the manifest, merged read-only at
+    /// `/opt`.
+    #[serde(default)]
+    pub layers: Vec<String>,
+    /// The cap of each instance's `/tmp`, in MB (Lambda's ephemeral
+    /// storage; 512 by default).
+    pub ephemeral_storage_size: Option<u32>,
 }
 
 /// `functions.<name>.destinations:`: Lambda's on-success and on-failure
@@ -350,6 +367,20 @@ impl Manifest {
         config.pool.spares = spec.provisioned_concurrency.unwrap_or(0) as usize;
         config.pool.reserved_concurrency = spec.reserved_concurrency;
         config.allowed_outbound = Arc::new(spec.allowed_outbound_hosts.clone());
+        if let Some(mb) = spec.ephemeral_storage_size {
+            config.tmp_mb = mb;
+        }
+        for layer in &spec.layers {
+            let dir = self.base_dir().join(layer);
+            if !dir.is_dir() {
+                return Err(ManifestError::BadLayer {
+                    path: self.path.clone(),
+                    function: name.to_string(),
+                    layer: layer.clone(),
+                });
+            }
+            config.layers.push(dir);
+        }
         Ok(config)
     }
 }

@@ -8,6 +8,7 @@ mod cache;
 mod cli;
 mod errors;
 mod events;
+mod files;
 mod functions;
 mod generate;
 mod guide;

@@ -55,6 +55,27 @@ async fn handler(event: Value, ctx: Context) -> Result<Value, Error> {
         }),
         "counter" => json!({ "invocations": count, "inits": INITS.load(Ordering::SeqCst) }),
         "env" => json!({ "value": std::env::var(&event.text).ok() }),
+        "env_names" => json!({ "names": std::env::vars().map(|(k, _)| k).collect::<Vec<_>>() }),
+        // Files: `text` is the path; `write` writes `n` bytes.
+        "write" => match std::fs::write(&event.text, vec![b'w'; event.n as usize]) {
+            Ok(()) => json!({ "written": event.n }),
+            Err(e) => json!({ "error": e.to_string() }),
+        },
+        "read" => match std::fs::read(&event.text) {
+            Ok(bytes) => json!({ "content": String::from_utf8_lossy(&bytes) }),
+            Err(e) => json!({ "error": e.to_string() }),
+        },
+        "ls" => match std::fs::read_dir(&event.text) {
+            Ok(entries) => {
+                let mut names: Vec<String> = entries
+                    .flatten()
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect();
+                names.sort();
+                json!({ "entries": names })
+            }
+            Err(e) => json!({ "error": e.to_string() }),
+        },
         "log" => {
             for i in 0..event.n {
                 println!("line {i} to stdout");

@@ -1,0 +1,135 @@
+//! What a guest can see of the filesystem and the environment: its own
+//! `/tmp` (kept while warm, private, capped), the layers read-only at
+//! `/opt`, and nothing else.
+
+use std::sync::Arc;
+
+use serde_json::{json, Value};
+use wasmfn::pool::Policy;
+use wasmfn::{Function, FunctionConfig, InvokeRequest};
+
+use crate::support::{host, json, load};
+
+async fn call(f: &Arc<Function>, action: &str, text: &str, n: u64) -> Value {
+    let event = json!({"action": action, "text": text, "n": n}).to_string();
+    let inv = f
+        .invoke(event.as_bytes(), InvokeRequest::default())
+        .await
+        .expect("not throttled");
+    json(&inv.result.expect("the probe reports file errors as data"))
+}
+
+#[tokio::test]
+async fn tmp_is_kept_while_warm_and_private_to_the_instance() {
+    let host = host();
+    let f = load(&host, "probe", FunctionConfig::new("probe"));
+    assert_eq!(
+        call(&f, "write", "/tmp/cache", 5).await,
+        json!({"written": 5})
+    );
+    assert_eq!(
+        call(&f, "read", "/tmp/cache", 0).await,
+        json!({"content": "wwwww"})
+    );
+
+    // Another function on the same host has its own, empty /tmp.
+    let other = load(&host, "probe", FunctionConfig::new("other"));
+    assert!(call(&other, "read", "/tmp/cache", 0).await["error"].is_string());
+    assert_eq!(call(&other, "ls", "/tmp", 0).await, json!({"entries": []}));
+
+    // A fresh instance of the same function starts with an empty /tmp.
+    let mut fresh = FunctionConfig::new("fresh");
+    fresh.pool.policy = Policy::Fresh;
+    let fresh = load(&host, "probe", fresh);
+    call(&fresh, "write", "/tmp/cache", 1).await;
+    assert!(call(&fresh, "read", "/tmp/cache", 0).await["error"].is_string());
+}
+
+#[tokio::test]
+async fn nothing_outside_tmp_and_opt_is_visible() {
+    let host = host();
+    let f = load(&host, "probe", FunctionConfig::new("probe"));
+    for path in [
+        "/etc/passwd",
+        "/tmp/../etc/passwd",
+        "../etc/passwd",
+        "/proc/self/environ",
+        "Cargo.toml",
+    ] {
+        let out = call(&f, "read", path, 0).await;
+        assert!(out["error"].is_string(), "{path} was readable: {out}");
+    }
+    assert!(call(&f, "write", "/etc/evil", 1).await["error"].is_string());
+    let root = call(&f, "ls", "/", 0).await;
+    assert!(root["error"].is_string(), "the root lists nothing: {root}");
+    // The host's environment does not leak in: only Lambda's variables and
+    // the function's own.
+    let names = call(&f, "env_names", "", 0).await;
+    let names: Vec<&str> = names["names"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().unwrap())
+        .collect();
+    for host_var in [
+        "PATH",
+        "HOME",
+        "CARGO",
+        "CARGO_MANIFEST_DIR",
+        "RUST_TEST_THREADS",
+    ] {
+        assert!(!names.contains(&host_var), "{host_var} leaked: {names:?}");
+    }
+    assert!(names.contains(&"AWS_LAMBDA_FUNCTION_NAME"), "{names:?}");
+}
+
+#[tokio::test]
+async fn layers_are_merged_read_only_at_opt() {
+    let a = tempfile::tempdir().unwrap();
+    let b = tempfile::tempdir().unwrap();
+    std::fs::write(a.path().join("config.json"), "from a").unwrap();
+    std::fs::write(a.path().join("only-a.txt"), "a").unwrap();
+    std::fs::write(b.path().join("config.json"), "from b").unwrap();
+    let mut config = FunctionConfig::new("layered");
+    config.layers = vec![a.path().to_owned(), b.path().to_owned()];
+    let host = host();
+    let f = load(&host, "probe", config);
+    assert_eq!(
+        call(&f, "read", "/opt/config.json", 0).await["content"],
+        "from b"
+    );
+    assert_eq!(call(&f, "read", "/opt/only-a.txt", 0).await["content"], "a");
+    let write = call(&f, "write", "/opt/config.json", 3).await;
+    assert!(write["error"].is_string(), "/opt is writable: {write}");
+    assert_eq!(
+        call(&f, "read", "/opt/config.json", 0).await["content"],
+        "from b"
+    );
+
+    // Without layers there is no /opt.
+    let plain = load(&host, "probe", FunctionConfig::new("plain"));
+    assert!(call(&plain, "ls", "/opt", 0).await["error"].is_string());
+}
+
+#[tokio::test]
+async fn an_instance_over_its_tmp_cap_is_retired() {
+    let mut config = FunctionConfig::new("capped");
+    config.tmp_mb = 1;
+    let host = host();
+    let f = load(&host, "probe", config);
+    assert_eq!(
+        call(&f, "write", "/tmp/big", 2 << 20).await["written"],
+        2 << 20
+    );
+    // Usage is measured at most every 100 ms per instance.
+    tokio::time::sleep(wasmfn::files::CHECK_INTERVAL * 2).await;
+    let before = call(&f, "counter", "", 0).await;
+    let after = call(&f, "counter", "", 0).await;
+    assert!(
+        call(&f, "read", "/tmp/big", 0).await["error"].is_string(),
+        "the retired instance's /tmp went with it"
+    );
+    // The invocation that found it over its cap was its last.
+    assert_eq!(before["invocations"], 2, "{before}");
+    assert_eq!(after["invocations"], 1, "a new instance: {after}");
+}
