@@ -119,8 +119,9 @@ pub struct Instance {
     handle: Func,
     init: Option<InitFunc>,
     logs: LogBuffer,
-    /// The private `/tmp`, removed with the instance.
-    tmp: InstanceTmp,
+    /// The private `/tmp`, emptied with the instance (none when the
+    /// function's ephemeral storage is 0).
+    tmp: Option<InstanceTmp>,
     log_stream_name: String,
     invocations: u64,
     poisoned: bool,
@@ -145,12 +146,17 @@ impl Instance {
                 format!("cannot set up the instance's /tmp or /opt: {e}"),
             )
         };
-        let tmp = function
-            .files()
-            .instance_tmp()
-            .map_err(|e| files_error(&e))?;
-        wasi.preopened_dir(tmp.path(), "/tmp", FsPerms::ReadWrite)
-            .map_err(|e| files_error(&e))?;
+        let tmp = if config.tmp_mb == 0 {
+            None
+        } else {
+            let tmp = function
+                .files()
+                .instance_tmp()
+                .map_err(|e| files_error(&e))?;
+            wasi.preopened_dir(tmp.path(), "/tmp", FsPerms::ReadWrite)
+                .map_err(|e| files_error(&e))?;
+            Some(tmp)
+        };
         if let Some(opt) = function.files().opt() {
             wasi.preopened_dir(opt, "/opt", FsPerms::ReadOnly)
                 .map_err(|e| files_error(&e))?;
@@ -274,7 +280,7 @@ impl Instance {
             handle.call_async(&mut self.store, (event, ctx)),
         )
         .await;
-        let over_cap = self.tmp.over_cap();
+        let over_cap = self.tmp.as_mut().and_then(InstanceTmp::over_cap);
         let result = match call {
             Err(_elapsed) => Err(timeout_error(&ctx.request_id, timeout)),
             Ok(Err(e)) => Err(classify_error(

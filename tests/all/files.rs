@@ -106,9 +106,12 @@ async fn layers_are_merged_read_only_at_opt() {
         "from b"
     );
 
-    // Without layers there is no /opt.
-    let plain = load(&host, "probe", FunctionConfig::new("plain"));
+    // Without layers there is no /opt; with ephemeral storage 0, no /tmp.
+    let mut plain = FunctionConfig::new("plain");
+    plain.tmp_mb = 0;
+    let plain = load(&host, "probe", plain);
     assert!(call(&plain, "ls", "/opt", 0).await["error"].is_string());
+    assert!(call(&plain, "write", "/tmp/x", 1).await["error"].is_string());
 }
 
 #[tokio::test]
