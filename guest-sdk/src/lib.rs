@@ -65,7 +65,8 @@
 //! The rest of the toolbox: [`response`] (HTTP responses for every HTTP
 //! source, errors as JSON), [`batch`] (partial batch responses),
 //! [`dynamodb`] (stream images as values, feature `dynamodb`), [`config`]
-//! (typed environment, every missing variable reported), [`retry`]
+//! (typed environment, every missing variable reported), [`kv`] (the
+//! key-value stores granted to the function), [`retry`]
 //! (backoff with jitter) and [`metrics`] (CloudWatch EMF).
 //!
 //! Globals persist between invocations while the host keeps the instance
@@ -77,6 +78,7 @@ mod context;
 #[cfg(feature = "dynamodb")]
 pub mod dynamodb;
 mod error;
+pub mod kv;
 pub mod logging;
 pub mod metrics;
 pub mod response;
@@ -128,6 +130,9 @@ pub mod bindings {
         pub_export_macro: true,
         export_macro_name: "__export_handler_world",
         default_bindings_module: "::wasmfn_guest::bindings",
+        // The wasi:keyvalue imports are generated here too: no other crate
+        // of this guest provides them.
+        generate_all,
     });
 }
 

@@ -4,6 +4,9 @@
 wasmtime::component::bindgen!({
     path: "../wit",
     world: "wasmfn:handler/handler",
+    with: {
+        "wasi:keyvalue/store.bucket": crate::kv::Bucket,
+    },
 });
 
 pub use self::wasmfn::handler::runtime;

@@ -122,6 +122,14 @@ pub enum LoadError {
         /// The I/O error.
         source: std::io::Error,
     },
+    /// A granted key-value store could not be opened.
+    #[error("function `{function}`: {message}. Check the store's path, and that no other process has it open")]
+    Store {
+        /// The function.
+        function: String,
+        /// What went wrong.
+        message: String,
+    },
     /// The artifact cache could not be written or read.
     #[error("artifact cache at `{dir}`: {message}")]
     Cache {

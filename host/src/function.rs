@@ -16,6 +16,7 @@ use crate::cache::LoadStats;
 use crate::error::{FunctionError, Throttled};
 use crate::files::{FunctionFiles, DEFAULT_TMP_MB};
 use crate::instance::{unix_ms, Instance, InstanceState};
+use crate::kv::Grants;
 use crate::logs::CapturedLogs;
 use crate::outbound::{AllowList, OutboundHooks, DEFAULT_MAX_RESPONSE_BYTES};
 use crate::pool::{Pool, PoolConfig, PoolStats, Start};
@@ -53,6 +54,18 @@ pub struct FunctionConfig {
     pub layers: Vec<PathBuf>,
     /// The cap of each instance's `/tmp`, in MB (`ephemeralStorageSize`).
     pub tmp_mb: u32,
+    /// The key-value stores the function may open (`keyValueStores`).
+    pub key_value_stores: Vec<StoreGrant>,
+}
+
+/// A key-value store granted to a function: its name (what the guest
+/// opens) and where the embedded store lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreGrant {
+    /// The name the guest passes to `open`.
+    pub name: String,
+    /// The store's redb file.
+    pub path: PathBuf,
 }
 
 impl FunctionConfig {
@@ -70,6 +83,7 @@ impl FunctionConfig {
             allowed_outbound: Arc::default(),
             layers: Vec::new(),
             tmp_mb: DEFAULT_TMP_MB,
+            key_value_stores: Vec::new(),
         }
     }
 
@@ -167,6 +181,8 @@ pub struct Function {
     name: Arc<str>,
     /// Instance `/tmp`s and the `/opt` layers.
     files: FunctionFiles,
+    /// The key-value stores its instances may open.
+    kv: Arc<Grants>,
     load_stats: LoadStats,
     pool: Pool,
 }
@@ -175,6 +191,7 @@ impl Function {
     pub(crate) fn new(
         config: FunctionConfig,
         files: FunctionFiles,
+        kv: Grants,
         engine: Engine,
         pre: InstancePre<InstanceState>,
         exports: Exports,
@@ -185,6 +202,7 @@ impl Function {
         Function {
             name: config.name.as_str().into(),
             files,
+            kv: Arc::new(kv),
             config,
             engine,
             pre,
@@ -279,6 +297,11 @@ impl Function {
 
     pub(crate) fn exports(&self) -> &Exports {
         &self.exports
+    }
+
+    /// The stores its instances may open.
+    pub(crate) fn kv_grants(&self) -> &Arc<Grants> {
+        &self.kv
     }
 
     /// Instance `/tmp`s and the `/opt` layers.

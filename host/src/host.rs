@@ -13,6 +13,7 @@ use crate::error::LoadError;
 use crate::files::FunctionFiles;
 use crate::function::{Exports, Function, FunctionConfig};
 use crate::instance::InstanceState;
+use crate::kv::Grants;
 
 /// Settings for a [`Host`].
 #[derive(Debug, Clone)]
@@ -176,9 +177,19 @@ impl Host {
                     source,
                 }
             })?;
+        let mut kv = Grants::default();
+        for grant in &config.key_value_stores {
+            let store =
+                crate::kv::embedded(&grant.name, &grant.path).map_err(|e| LoadError::Store {
+                    function: config.name.clone(),
+                    message: e.to_string(),
+                })?;
+            kv.grant(&grant.name, store);
+        }
         Ok(Arc::new(Function::new(
             config,
             files,
+            kv,
             engine.clone(),
             pre,
             Exports {

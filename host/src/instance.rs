@@ -8,6 +8,7 @@
 //! state.
 
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use wasmtime::component::{Func, ResourceTable, TypedFunc};
@@ -16,6 +17,7 @@ use wasmtime_wasi::{FsPerms, I32Exit, WasiCtx, WasiCtxBuilder, WasiCtxView, Wasi
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use crate::files::InstanceTmp;
+use crate::kv::Grants;
 use crate::outbound::OutboundHooks;
 
 use crate::bindings::{self, runtime};
@@ -44,6 +46,7 @@ pub struct InstanceState {
     wasi: WasiCtx,
     http: WasiHttpCtx,
     outbound: OutboundHooks,
+    kv: Arc<Grants>,
     table: ResourceTable,
     pub(crate) limiter: MemoryLimiter,
     /// The deadline of the running call (invocation or init).
@@ -68,6 +71,18 @@ impl WasiHttpView for InstanceState {
             table: &mut self.table,
             hooks: &mut self.outbound,
         }
+    }
+}
+
+impl InstanceState {
+    /// The key-value stores this instance may open.
+    pub(crate) fn kv_grants(&self) -> &Grants {
+        &self.kv
+    }
+
+    /// The instance's resource table.
+    pub(crate) fn table(&mut self) -> &mut ResourceTable {
+        &mut self.table
     }
 }
 
@@ -165,6 +180,7 @@ impl Instance {
             wasi: wasi.build(),
             http: WasiHttpCtx::new(),
             outbound: function.outbound_hooks(),
+            kv: function.kv_grants().clone(),
             table: ResourceTable::new(),
             limiter: MemoryLimiter::new((config.memory_mb as usize) << 20),
             deadline: Instant::now() + INIT_TIMEOUT,

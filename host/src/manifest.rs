@@ -26,7 +26,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::function::FunctionConfig;
+use crate::function::{FunctionConfig, StoreGrant};
 use crate::outbound::AllowList;
 use crate::pool::Policy;
 
@@ -65,6 +65,16 @@ pub enum ManifestError {
         function: String,
         /// The layer as written.
         layer: String,
+    },
+    /// A function granted a store the manifest does not define.
+    #[error("{path}: function `{function}` is granted key-value store `{store}`, which `stores:` does not define. Add `{store}: {{}}` under `stores:`")]
+    UnknownStore {
+        /// The manifest path.
+        path: PathBuf,
+        /// The function.
+        function: String,
+        /// The store.
+        store: String,
     },
     /// A function name that the manifest does not define.
     #[error("unknown function `{name}`: {path} defines {known}. Check the name, or add it under `functions:`")]
@@ -161,6 +171,9 @@ pub struct FunctionSpec {
     /// The cap of each instance's `/tmp`, in MB (Lambda's ephemeral
     /// storage; 512 by default).
     pub ephemeral_storage_size: Option<u32>,
+    /// The stores (from `stores:`) the function may open.
+    #[serde(default)]
+    pub key_value_stores: Vec<String>,
 }
 
 /// `functions.<name>.destinations:`: Lambda's on-success and on-failure
@@ -188,6 +201,15 @@ pub struct PoolSpec {
     pub idle_timeout: Option<f64>,
 }
 
+/// `stores.<name>:`, a key-value store functions can be granted.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct StoreSpec {
+    /// The embedded store's file, relative to the manifest (default
+    /// `.wasmfn/stores/<name>.redb`).
+    pub path: Option<String>,
+}
+
 /// A parsed manifest.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -200,6 +222,9 @@ pub struct Manifest {
     /// The functions, by name.
     #[serde(default)]
     pub functions: BTreeMap<String, FunctionSpec>,
+    /// Key-value stores, by name (wasmfn's own section).
+    #[serde(default)]
+    pub stores: BTreeMap<String, StoreSpec>,
     /// Serverless plugins; accepted and ignored.
     #[serde(default)]
     pub plugins: Vec<String>,
@@ -380,6 +405,26 @@ impl Manifest {
                 });
             }
             config.layers.push(dir);
+        }
+        for store in &spec.key_value_stores {
+            let Some(store_spec) = self.stores.get(store) else {
+                return Err(ManifestError::UnknownStore {
+                    path: self.path.clone(),
+                    function: name.to_string(),
+                    store: store.clone(),
+                });
+            };
+            let path = match &store_spec.path {
+                Some(p) => self.base_dir().join(p),
+                None => self
+                    .base_dir()
+                    .join(".wasmfn/stores")
+                    .join(format!("{store}.redb")),
+            };
+            config.key_value_stores.push(StoreGrant {
+                name: store.clone(),
+                path,
+            });
         }
         Ok(config)
     }

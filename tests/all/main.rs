@@ -13,6 +13,7 @@ mod functions;
 mod generate;
 mod guide;
 mod invoke;
+mod kv;
 mod lambda;
 mod outbound;
 mod pool;

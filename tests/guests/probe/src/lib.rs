@@ -17,6 +17,9 @@ struct Event {
     n: u64,
     #[serde(default)]
     text: String,
+    /// A key-value store, for the `kv_*` actions (`text` is the key).
+    #[serde(default)]
+    store: String,
 }
 
 fn init() -> Result<(), Error> {
@@ -128,6 +131,22 @@ async fn handler(event: Value, ctx: Context) -> Result<Value, Error> {
         "recurse" => json!({ "depth": recurse(event.n.max(1)) }),
         "error" => return Err(Error::new("CustomError", event.text)),
         "big" => json!({ "data": "y".repeat(event.n as usize) }),
+        "kv_set" => {
+            let store = wasmfn_guest::kv::Store::open(&event.store)?;
+            store.set(&event.text, format!("value-{}", event.n).as_bytes())?;
+            json!({ "set": event.text })
+        }
+        "kv_get" => {
+            let store = wasmfn_guest::kv::Store::open(&event.store)?;
+            let value = store
+                .get(&event.text)?
+                .map(|v| String::from_utf8_lossy(&v).into_owned());
+            json!({ "value": value, "keys": store.keys()? })
+        }
+        "kv_incr" => {
+            let store = wasmfn_guest::kv::Store::open(&event.store)?;
+            json!({ "value": store.increment(&event.text, event.n)? })
+        }
         // `text` is a URL: GET it through wasi:http.
         "fetch" => match wasmfn_guest::http_client::Client::new()
             .get(&event.text)
