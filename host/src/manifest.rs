@@ -206,7 +206,8 @@ pub struct PoolSpec {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct StoreSpec {
     /// The embedded store's file, relative to the manifest (default
-    /// `.wasmfn/stores/<name>.redb`).
+    /// `<state dir>/stores/<name>.redb`, the state dir being `.wasmfn` next
+    /// to the manifest or `wasmfn serve --state-dir`).
     pub path: Option<String>,
 }
 
@@ -234,6 +235,10 @@ pub struct Manifest {
     /// Set after parsing: the manifest's own path.
     #[serde(skip)]
     path: PathBuf,
+    /// Where local state lives (embedded stores); `.wasmfn` next to the
+    /// manifest unless set (`wasmfn serve --state-dir`).
+    #[serde(skip)]
+    state_dir: Option<PathBuf>,
 }
 
 /// Where a function's component comes from.
@@ -282,6 +287,17 @@ impl Manifest {
             .map(|key| format!("{}: unknown key `{key}` is ignored", path.display()))
             .collect();
         Ok((manifest, warnings))
+    }
+
+    /// Puts local state (embedded key-value stores) under `dir`.
+    pub fn set_state_dir(&mut self, dir: &Path) {
+        self.state_dir = Some(dir.to_owned());
+    }
+
+    fn state_dir(&self) -> PathBuf {
+        self.state_dir
+            .clone()
+            .unwrap_or_else(|| self.base_dir().join(".wasmfn"))
     }
 
     /// The manifest's path.
@@ -417,8 +433,8 @@ impl Manifest {
             let path = match &store_spec.path {
                 Some(p) => self.base_dir().join(p),
                 None => self
-                    .base_dir()
-                    .join(".wasmfn/stores")
+                    .state_dir()
+                    .join("stores")
                     .join(format!("{store}.redb")),
             };
             config.key_value_stores.push(StoreGrant {

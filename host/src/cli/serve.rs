@@ -29,7 +29,8 @@ pub struct ServeArgs {
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:9000")]
     listen: SocketAddr,
 
-    /// Where the async queue and destination records are kept.
+    /// Where the async queue, destination records and embedded key-value
+    /// stores are kept.
     #[arg(long, value_name = "DIR", default_value = ".wasmfn")]
     state_dir: PathBuf,
 
@@ -52,7 +53,8 @@ pub fn run(cli: &Cli, args: &ServeArgs) -> anyhow::Result<std::process::ExitCode
             args.retry_delay
         )
     })?;
-    let (manifest, warnings) = Manifest::load(&args.manifest)?;
+    let (mut manifest, warnings) = Manifest::load(&args.manifest)?;
+    manifest.set_state_dir(&args.state_dir);
     for warning in warnings {
         tracing::warn!("{warning}");
     }
