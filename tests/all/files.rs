@@ -81,6 +81,18 @@ async fn nothing_outside_tmp_and_opt_is_visible() {
         assert!(!names.contains(&host_var), "{host_var} leaked: {names:?}");
     }
     assert!(names.contains(&"AWS_LAMBDA_FUNCTION_NAME"), "{names:?}");
+
+    // Nor does another function's.
+    let mut secretive = FunctionConfig::new("secretive");
+    secretive
+        .environment
+        .push(("API_KEY".into(), "s3cr3t".into()));
+    let secretive = load(&host, "probe", secretive);
+    assert_eq!(
+        call(&secretive, "env", "API_KEY", 0).await["value"],
+        "s3cr3t"
+    );
+    assert_eq!(call(&f, "env", "API_KEY", 0).await["value"], Value::Null);
 }
 
 #[tokio::test]
