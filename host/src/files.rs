@@ -95,6 +95,8 @@ impl Ready {
 enum Chore {
     Recycle(Arc<Ready>, PathBuf),
     Refill(Arc<Ready>),
+    /// A function's root, removed (with everything in it) when dropped.
+    Discard(tempfile::TempDir),
 }
 
 /// The janitor: one thread per process doing the slow directory work.
@@ -110,6 +112,7 @@ fn janitor() -> Sender<Chore> {
                         match chore {
                             Chore::Recycle(ready, dir) => ready.recycle(dir),
                             Chore::Refill(ready) => ready.refill(),
+                            Chore::Discard(root) => drop(root),
                         }
                     }
                 })
@@ -124,11 +127,23 @@ fn janitor() -> Sender<Chore> {
 /// A function's directory of instance `/tmp`s and its merged layers.
 #[derive(Debug)]
 pub struct FunctionFiles {
-    // Declared before `root`, which it lives in.
     ready: Arc<Ready>,
     opt: Option<PathBuf>,
     tmp_cap_bytes: u64,
-    root: tempfile::TempDir,
+    /// Always `Some` until dropped, when the janitor removes it.
+    root: Option<tempfile::TempDir>,
+}
+
+impl Drop for FunctionFiles {
+    fn drop(&mut self) {
+        if let Some(root) = self.root.take() {
+            // Removing a tree is slow; whoever drops a function should not
+            // wait for it.
+            if let Err(e) = janitor().send(Chore::Discard(root)) {
+                drop(e.0);
+            }
+        }
+    }
 }
 
 impl FunctionFiles {
@@ -155,13 +170,15 @@ impl FunctionFiles {
             dirs: Mutex::new(Vec::new()),
             refilling: AtomicBool::new(false),
         });
-        // Load time, not request time: the first instances find theirs.
-        ready.refill();
+        // In the background: a load should not wait for directories, and a
+        // first instance that comes before them makes its own.
+        ready.refilling.store(true, Ordering::Release);
+        let _ = janitor().send(Chore::Refill(ready.clone()));
         Ok(FunctionFiles {
             ready,
             opt,
             tmp_cap_bytes: u64::from(tmp_mb) << 20,
-            root,
+            root: Some(root),
         })
     }
 
@@ -194,7 +211,7 @@ impl FunctionFiles {
 
     /// The directory holding this function's instance `/tmp`s.
     pub fn root(&self) -> &Path {
-        self.root.path()
+        &self.ready.root
     }
 }
 
