@@ -90,6 +90,32 @@ async fn any_other_origin_is_refused_in_the_guest() {
 }
 
 #[tokio::test]
+async fn raw_sockets_cannot_go_around_the_allow_list() {
+    let addr = origin().await;
+    let allowed = format!("http://127.0.0.1:{}", addr.port());
+    let mut config = FunctionConfig::new("probe");
+    // Even with the origin allowed for HTTP, a socket to it is refused:
+    // the host grants no wasi:sockets addresses.
+    config.allowed_outbound = Arc::new(AllowList::parse(&[&allowed]).unwrap());
+    let host = host();
+    let f = load(&host, "probe", config);
+    let event = json!({"action": "tcp", "text": addr.to_string()}).to_string();
+    let inv = f
+        .invoke(event.as_bytes(), InvokeRequest::default())
+        .await
+        .expect("not throttled");
+    let out = json(&inv.result.unwrap());
+    // Denied by the host (wasi:sockets' access-denied), not unsupported.
+    assert!(
+        out["error"]
+            .as_str()
+            .unwrap_or("")
+            .contains("Permission denied"),
+        "{out}"
+    );
+}
+
+#[tokio::test]
 async fn a_response_over_the_cap_is_refused_without_growing_the_host() {
     let addr = origin().await;
     let allowed = format!("http://127.0.0.1:{}", addr.port());

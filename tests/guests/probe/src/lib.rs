@@ -147,6 +147,11 @@ async fn handler(event: Value, ctx: Context) -> Result<Value, Error> {
             let store = wasmfn_guest::kv::Store::open(&event.store)?;
             json!({ "value": store.increment(&event.text, event.n)? })
         }
+        // `text` is host:port: open a raw TCP connection (wasi:sockets).
+        "tcp" => match std::net::TcpStream::connect(&event.text) {
+            Ok(_) => json!({ "connected": true }),
+            Err(e) => json!({ "error": e.to_string() }),
+        },
         // `text` is a URL: GET it through wasi:http.
         "fetch" => match wasmfn_guest::http_client::Client::new()
             .get(&event.text)
