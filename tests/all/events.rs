@@ -12,9 +12,9 @@ use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
 use serde_json::{json, Value};
-use wasmfn::{Function, FunctionConfig, GuestBuilder, InvokeRequest};
+use wasmfn::{Function, FunctionConfig, GuestBuilder};
 
-use crate::support::{host, root};
+use crate::support::{host, invoke, root};
 
 /// The families the SDK re-exports, by fixture-name prefix.
 const FAMILIES: &[&str] = &[
@@ -307,11 +307,7 @@ pub async fn round_trip(
     type_name: &str,
     event: &Value,
 ) -> Result<Value, String> {
-    let request = json!({"type": type_name, "event": event}).to_string();
-    let inv = f
-        .invoke(request.as_bytes(), InvokeRequest::default())
-        .await
-        .expect("not throttled");
+    let inv = invoke(f, &json!({"type": type_name, "event": event})).await;
     match inv.result {
         Ok(bytes) => Ok(serde_json::from_slice(&bytes).expect("JSON")),
         Err(e) => Err(format!("{}: {}", e.error_type, e.error_message)),

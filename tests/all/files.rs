@@ -6,16 +6,12 @@ use std::sync::Arc;
 
 use serde_json::{json, Value};
 use wasmfn::pool::Policy;
-use wasmfn::{Function, FunctionConfig, InvokeRequest};
+use wasmfn::{Function, FunctionConfig};
 
-use crate::support::{host, json, load};
+use crate::support::{host, invoke, json, load};
 
 async fn call(f: &Arc<Function>, action: &str, text: &str, n: u64) -> Value {
-    let event = json!({"action": action, "text": text, "n": n}).to_string();
-    let inv = f
-        .invoke(event.as_bytes(), InvokeRequest::default())
-        .await
-        .expect("not throttled");
+    let inv = invoke(f, &json!({"action": action, "text": text, "n": n})).await;
     json(&inv.result.expect("the probe reports file errors as data"))
 }
 

@@ -5,9 +5,9 @@ use std::sync::Arc;
 
 use serde_json::{json, Value};
 use wasmfn::manifest::Manifest;
-use wasmfn::{Function, FunctionConfig, Invocation, InvokeRequest};
+use wasmfn::{Function, FunctionConfig, Invocation};
 
-use crate::support::{guest, host, json, root};
+use crate::support::{guest, host, invoke, json, root};
 
 /// `name`'s configuration from the example manifest.
 fn config(name: &str) -> FunctionConfig {
@@ -19,12 +19,6 @@ fn config(name: &str) -> FunctionConfig {
 fn load(config: FunctionConfig) -> Arc<Function> {
     let name = config.name.clone();
     host().load(&guest(&name), config).expect("load")
-}
-
-async fn invoke(f: &Arc<Function>, event: &Value) -> Invocation {
-    f.invoke(event.to_string().as_bytes(), InvokeRequest::default())
-        .await
-        .expect("not throttled")
 }
 
 /// The guest's JSON log lines.

@@ -7,9 +7,9 @@ use std::sync::Arc;
 
 use serde_json::{json, Value};
 use wasmfn::manifest::Manifest;
-use wasmfn::{Function, FunctionConfig, InvokeRequest, StoreGrant};
+use wasmfn::{Function, FunctionConfig, StoreGrant};
 
-use crate::support::{guest, host, json, load};
+use crate::support::{guest, host, invoke, json, load};
 
 async fn call(
     f: &Arc<Function>,
@@ -18,11 +18,11 @@ async fn call(
     key: &str,
     n: u64,
 ) -> Result<Value, String> {
-    let event = json!({"action": action, "store": store, "text": key, "n": n}).to_string();
-    let inv = f
-        .invoke(event.as_bytes(), InvokeRequest::default())
-        .await
-        .expect("not throttled");
+    let inv = invoke(
+        f,
+        &json!({"action": action, "store": store, "text": key, "n": n}),
+    )
+    .await;
     inv.result
         .map(|bytes| json(&bytes))
         .map_err(|e| format!("{}: {}", e.error_type, e.error_message))

@@ -11,9 +11,9 @@ use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use serde_json::{json, Value};
 use wasmfn::outbound::AllowList;
-use wasmfn::{FunctionConfig, InvokeRequest};
+use wasmfn::FunctionConfig;
 
-use crate::support::{host, json, load};
+use crate::support::{host, invoke, json, load};
 
 /// A local origin answering `pong <path>`, and 32 MiB on `/huge`.
 async fn origin() -> SocketAddr {
@@ -48,11 +48,7 @@ async fn fetch(allowed: &[&str], url: &str) -> Value {
     config.timeout = std::time::Duration::from_secs(10);
     let host = host();
     let f = load(&host, "probe", config);
-    let event = json!({"action": "fetch", "text": url}).to_string();
-    let inv = f
-        .invoke(event.as_bytes(), InvokeRequest::default())
-        .await
-        .expect("not throttled");
+    let inv = invoke(&f, &json!({"action": "fetch", "text": url})).await;
     json(&inv.result.expect("the probe reports fetch errors as data"))
 }
 
@@ -99,11 +95,7 @@ async fn raw_sockets_cannot_go_around_the_allow_list() {
     config.allowed_outbound = Arc::new(AllowList::parse(&[&allowed]).unwrap());
     let host = host();
     let f = load(&host, "probe", config);
-    let event = json!({"action": "tcp", "text": addr.to_string()}).to_string();
-    let inv = f
-        .invoke(event.as_bytes(), InvokeRequest::default())
-        .await
-        .expect("not throttled");
+    let inv = invoke(&f, &json!({"action": "tcp", "text": addr.to_string()})).await;
     let out = json(&inv.result.unwrap());
     // Denied by the host (wasi:sockets' access-denied), not unsupported.
     assert!(

@@ -6,7 +6,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::{Arc, OnceLock};
 
-use wasmfn::{EngineOptions, Function, FunctionConfig, GuestBuilder, Host, HostOptions};
+use wasmfn::{
+    EngineOptions, Function, FunctionConfig, GuestBuilder, Host, HostOptions, Invocation,
+    InvokeRequest,
+};
 
 /// The repository root.
 pub fn root() -> PathBuf {
@@ -68,6 +71,13 @@ pub fn probe() -> (Host, Arc<Function>) {
     let host = host();
     let f = load(&host, "probe", FunctionConfig::new("probe"));
     (host, f)
+}
+
+/// Invokes `f` with `event` (as JSON) and a default request.
+pub async fn invoke(f: &Arc<Function>, event: &serde_json::Value) -> Invocation {
+    f.invoke(event.to_string().as_bytes(), InvokeRequest::default())
+        .await
+        .expect("not throttled")
 }
 
 /// Parses a JSON payload.
