@@ -4,6 +4,10 @@
 wasmtime::component::bindgen!({
     path: "../wit",
     world: "wasmfn:handler/handler",
+    // Store calls may wait on the network (the DynamoDB backend).
+    imports: {
+        "wasi:keyvalue": async,
+    },
     with: {
         "wasi:keyvalue/store.bucket": crate::kv::Bucket,
     },

@@ -5,9 +5,10 @@
 //! one-shot invoke, the local server and the Lambda runtime loop all end here.
 
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant, SystemTime};
 
+use wasmtime_wasi_http::WasiBody;
 use wasmtime::component::{ComponentExportIndex, InstancePre};
 use wasmtime::Engine;
 
@@ -18,6 +19,7 @@ use crate::files::{FunctionFiles, DEFAULT_TMP_MB};
 use crate::instance::{unix_ms, Instance, InstanceState};
 use crate::kv::Grants;
 use crate::logs::CapturedLogs;
+use crate::net::HttpClient;
 use crate::outbound::{AllowList, OutboundHooks, DEFAULT_MAX_RESPONSE_BYTES};
 use crate::pool::{Pool, PoolConfig, PoolStats, Start};
 use crate::report::Report;
@@ -59,13 +61,13 @@ pub struct FunctionConfig {
 }
 
 /// A key-value store granted to a function: its name (what the guest
-/// opens) and where the embedded store lives.
+/// opens) and where the store lives.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoreGrant {
     /// The name the guest passes to `open`.
     pub name: String,
-    /// The store's redb file.
-    pub path: PathBuf,
+    /// Where the store lives.
+    pub backend: crate::kv::StoreBackend,
 }
 
 impl FunctionConfig {
@@ -183,6 +185,8 @@ pub struct Function {
     files: FunctionFiles,
     /// The key-value stores its instances may open.
     kv: Arc<Grants>,
+    /// The connection pool of its outbound HTTP, made on first use.
+    outbound_client: OnceLock<HttpClient<WasiBody>>,
     load_stats: LoadStats,
     pool: Pool,
 }
@@ -203,6 +207,7 @@ impl Function {
             name: config.name.as_str().into(),
             files,
             kv: Arc::new(kv),
+            outbound_client: OnceLock::new(),
             config,
             engine,
             pre,
@@ -315,6 +320,7 @@ impl Function {
             allow: self.config.allowed_outbound.clone(),
             function: self.name.clone(),
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            client: self.outbound_client.get_or_init(crate::net::client).clone(),
         }
     }
 

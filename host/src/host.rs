@@ -180,7 +180,7 @@ impl Host {
         let mut kv = Grants::default();
         for grant in &config.key_value_stores {
             let store =
-                crate::kv::embedded(&grant.name, &grant.path).map_err(|e| LoadError::Store {
+                crate::kv::open(grant).map_err(|e| LoadError::Store {
                     function: config.name.clone(),
                     message: e.to_string(),
                 })?;

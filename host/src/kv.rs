@@ -29,7 +29,7 @@ use crate::bindings::wasi::keyvalue::{atomics, store};
 use crate::instance::InstanceState;
 
 /// Keys listed per `list-keys` page.
-const PAGE: usize = 1000;
+pub(crate) const PAGE: usize = 1000;
 
 const TABLE: TableDefinition<&str, &[u8]> = TableDefinition::new("kv");
 
@@ -41,26 +41,38 @@ pub struct KvError {
     message: String,
 }
 
-/// A key-value backend.
+impl KvError {
+    /// An error of store `store`.
+    pub fn new(store: &str, message: impl Into<String>) -> Self {
+        KvError {
+            store: store.to_string(),
+            message: message.into(),
+        }
+    }
+}
+
+/// A key-value backend. Calls are async: a remote backend waits on the
+/// network without holding a runtime thread.
+#[async_trait::async_trait]
 pub trait Backend: Send + Sync {
     /// The store's name, for errors.
     fn name(&self) -> &str;
     /// The value of `key`.
-    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, KvError>;
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, KvError>;
     /// Sets `key`.
-    fn set(&self, key: &str, value: &[u8]) -> Result<(), KvError>;
+    async fn set(&self, key: &str, value: &[u8]) -> Result<(), KvError>;
     /// Deletes `key` (absent is fine).
-    fn delete(&self, key: &str) -> Result<(), KvError>;
+    async fn delete(&self, key: &str) -> Result<(), KvError>;
     /// Whether `key` is set.
-    fn exists(&self, key: &str) -> Result<bool, KvError> {
-        self.get(key).map(|v| v.is_some())
+    async fn exists(&self, key: &str) -> Result<bool, KvError> {
+        self.get(key).await.map(|v| v.is_some())
     }
-    /// One page of keys in order, from `cursor` (an index), and the cursor
-    /// of the next page.
-    fn list_keys(&self, cursor: u64) -> Result<(Vec<String>, Option<u64>), KvError>;
+    /// One page of keys from `cursor` (0 for the first page; otherwise one
+    /// this backend returned), and the cursor of the next page.
+    async fn list_keys(&self, cursor: u64) -> Result<(Vec<String>, Option<u64>), KvError>;
     /// Adds `delta` to the little-endian u64 at `key` (absent is 0)
     /// atomically and returns the new value.
-    fn increment(&self, key: &str, delta: u64) -> Result<u64, KvError>;
+    async fn increment(&self, key: &str, delta: u64) -> Result<u64, KvError>;
 }
 
 /// The embedded backend: one redb file.
@@ -98,19 +110,22 @@ impl Embedded {
     }
 }
 
+// redb's calls are short and local; they run in place rather than on a
+// blocking thread.
+#[async_trait::async_trait]
 impl Backend for Embedded {
     fn name(&self) -> &str {
         &self.name
     }
 
-    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, KvError> {
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, KvError> {
         let tx = self.db.begin_read().map_err(|e| self.fail(e))?;
         let table = tx.open_table(TABLE).map_err(|e| self.fail(e))?;
         let value = table.get(key).map_err(|e| self.fail(e))?;
         Ok(value.map(|v| v.value().to_vec()))
     }
 
-    fn set(&self, key: &str, value: &[u8]) -> Result<(), KvError> {
+    async fn set(&self, key: &str, value: &[u8]) -> Result<(), KvError> {
         let tx = self.db.begin_write().map_err(|e| self.fail(e))?;
         {
             let mut table = tx.open_table(TABLE).map_err(|e| self.fail(e))?;
@@ -119,7 +134,7 @@ impl Backend for Embedded {
         tx.commit().map_err(|e| self.fail(e))
     }
 
-    fn delete(&self, key: &str) -> Result<(), KvError> {
+    async fn delete(&self, key: &str) -> Result<(), KvError> {
         let tx = self.db.begin_write().map_err(|e| self.fail(e))?;
         {
             let mut table = tx.open_table(TABLE).map_err(|e| self.fail(e))?;
@@ -128,7 +143,7 @@ impl Backend for Embedded {
         tx.commit().map_err(|e| self.fail(e))
     }
 
-    fn list_keys(&self, cursor: u64) -> Result<(Vec<String>, Option<u64>), KvError> {
+    async fn list_keys(&self, cursor: u64) -> Result<(Vec<String>, Option<u64>), KvError> {
         let tx = self.db.begin_read().map_err(|e| self.fail(e))?;
         let table = tx.open_table(TABLE).map_err(|e| self.fail(e))?;
         let mut keys = Vec::new();
@@ -149,7 +164,7 @@ impl Backend for Embedded {
         Ok((keys, next))
     }
 
-    fn increment(&self, key: &str, delta: u64) -> Result<u64, KvError> {
+    async fn increment(&self, key: &str, delta: u64) -> Result<u64, KvError> {
         // One write transaction: redb serializes writers, so the
         // read-modify-write is atomic.
         let tx = self.db.begin_write().map_err(|e| self.fail(e))?;
@@ -195,6 +210,30 @@ pub fn embedded(name: &str, path: &Path) -> Result<Arc<dyn Backend>, KvError> {
     Ok(store)
 }
 
+/// Opens the store a function is granted: the embedded file (shared by
+/// every function granted it) or a DynamoDB table.
+pub fn open(grant: &crate::function::StoreGrant) -> Result<Arc<dyn Backend>, KvError> {
+    match &grant.backend {
+        StoreBackend::Embedded { path } => embedded(&grant.name, path),
+        StoreBackend::DynamoDb(table) => Ok(Arc::new(crate::dynamodb::DynamoDb::new(
+            &grant.name,
+            table,
+        )?)),
+    }
+}
+
+/// Where a granted store lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreBackend {
+    /// An embedded redb file.
+    Embedded {
+        /// The file.
+        path: PathBuf,
+    },
+    /// A DynamoDB table.
+    DynamoDb(crate::dynamodb::TableSpec),
+}
+
 /// The stores one function may open, by name.
 #[derive(Clone, Default)]
 pub struct Grants {
@@ -224,7 +263,7 @@ fn other(e: KvError) -> store::Error {
 }
 
 impl store::Host for InstanceState {
-    fn open(&mut self, identifier: String) -> Result<Resource<Bucket>, store::Error> {
+    async fn open(&mut self, identifier: String) -> Result<Resource<Bucket>, store::Error> {
         let Some(store) = self.kv_grants().stores.get(&identifier).cloned() else {
             return Err(store::Error::NoSuchStore);
         };
@@ -244,32 +283,32 @@ impl InstanceState {
 }
 
 impl store::HostBucket for InstanceState {
-    fn get(
+    async fn get(
         &mut self,
         bucket: Resource<Bucket>,
         key: String,
     ) -> Result<Option<Vec<u8>>, store::Error> {
-        self.bucket(&bucket)?.get(&key).map_err(other)
+        self.bucket(&bucket)?.get(&key).await.map_err(other)
     }
 
-    fn set(
+    async fn set(
         &mut self,
         bucket: Resource<Bucket>,
         key: String,
         value: Vec<u8>,
     ) -> Result<(), store::Error> {
-        self.bucket(&bucket)?.set(&key, &value).map_err(other)
+        self.bucket(&bucket)?.set(&key, &value).await.map_err(other)
     }
 
-    fn delete(&mut self, bucket: Resource<Bucket>, key: String) -> Result<(), store::Error> {
-        self.bucket(&bucket)?.delete(&key).map_err(other)
+    async fn delete(&mut self, bucket: Resource<Bucket>, key: String) -> Result<(), store::Error> {
+        self.bucket(&bucket)?.delete(&key).await.map_err(other)
     }
 
-    fn exists(&mut self, bucket: Resource<Bucket>, key: String) -> Result<bool, store::Error> {
-        self.bucket(&bucket)?.exists(&key).map_err(other)
+    async fn exists(&mut self, bucket: Resource<Bucket>, key: String) -> Result<bool, store::Error> {
+        self.bucket(&bucket)?.exists(&key).await.map_err(other)
     }
 
-    fn list_keys(
+    async fn list_keys(
         &mut self,
         bucket: Resource<Bucket>,
         cursor: Option<u64>,
@@ -277,24 +316,25 @@ impl store::HostBucket for InstanceState {
         let (keys, cursor) = self
             .bucket(&bucket)?
             .list_keys(cursor.unwrap_or(0))
+            .await
             .map_err(other)?;
         Ok(store::KeyResponse { keys, cursor })
     }
 
-    fn drop(&mut self, bucket: Resource<Bucket>) -> wasmtime::Result<()> {
+    async fn drop(&mut self, bucket: Resource<Bucket>) -> wasmtime::Result<()> {
         self.table().delete(bucket)?;
         Ok(())
     }
 }
 
 impl atomics::Host for InstanceState {
-    fn increment(
+    async fn increment(
         &mut self,
         bucket: Resource<Bucket>,
         key: String,
         delta: u64,
     ) -> Result<u64, store::Error> {
-        self.bucket(&bucket)?.increment(&key, delta).map_err(other)
+        self.bucket(&bucket)?.increment(&key, delta).await.map_err(other)
     }
 }
 
@@ -302,24 +342,24 @@ impl atomics::Host for InstanceState {
 mod tests {
     use super::*;
 
-    #[test]
-    fn embedded_stores_keep_values_and_count_atomically() {
+    #[tokio::test]
+    async fn embedded_stores_keep_values_and_count_atomically() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.redb");
         {
             let store = Embedded::open("s", &path).unwrap();
-            store.set("b", b"2").unwrap();
-            store.set("a", b"1").unwrap();
-            assert_eq!(store.get("a").unwrap().as_deref(), Some(&b"1"[..]));
-            assert_eq!(store.increment("n", 5).unwrap(), 5);
-            assert_eq!(store.increment("n", 2).unwrap(), 7);
-            assert!(store.increment("a", 1).is_err(), "not a counter");
-            store.delete("b").unwrap();
-            assert!(!store.exists("b").unwrap());
+            store.set("b", b"2").await.unwrap();
+            store.set("a", b"1").await.unwrap();
+            assert_eq!(store.get("a").await.unwrap().as_deref(), Some(&b"1"[..]));
+            assert_eq!(store.increment("n", 5).await.unwrap(), 5);
+            assert_eq!(store.increment("n", 2).await.unwrap(), 7);
+            assert!(store.increment("a", 1).await.is_err(), "not a counter");
+            store.delete("b").await.unwrap();
+            assert!(!store.exists("b").await.unwrap());
         }
         // Reopened, as after a restart.
         let store = Embedded::open("s", &path).unwrap();
-        let (keys, next) = store.list_keys(0).unwrap();
+        let (keys, next) = store.list_keys(0).await.unwrap();
         assert_eq!((keys, next), (vec!["a".to_string(), "n".to_string()], None));
     }
 }

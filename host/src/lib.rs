@@ -26,6 +26,7 @@
 
 pub mod bindings;
 pub mod cache;
+pub mod dynamodb;
 pub mod engine;
 pub mod error;
 pub mod files;
@@ -39,6 +40,7 @@ pub mod limits;
 pub mod logs;
 pub mod manifest;
 pub mod metrics;
+pub mod net;
 pub mod outbound;
 pub mod pool;
 pub mod queue;

@@ -26,7 +26,9 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::dynamodb::TableSpec;
 use crate::function::{FunctionConfig, StoreGrant};
+use crate::kv::StoreBackend;
 use crate::outbound::AllowList;
 use crate::pool::Policy;
 
@@ -205,10 +207,30 @@ pub struct PoolSpec {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct StoreSpec {
+    /// `embedded` (the default) or `dynamodb`.
+    #[serde(default)]
+    pub backend: StoreKind,
     /// The embedded store's file, relative to the manifest (default
     /// `<state dir>/stores/<name>.redb`, the state dir being `.wasmfn` next
     /// to the manifest or `wasmfn serve --state-dir`).
     pub path: Option<String>,
+    /// The DynamoDB table (default: the store's name).
+    pub table: Option<String>,
+    /// The DynamoDB endpoint (default: the region's).
+    pub endpoint: Option<String>,
+    /// The DynamoDB region (default: `AWS_REGION`).
+    pub region: Option<String>,
+}
+
+/// `stores.<name>.backend`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StoreKind {
+    /// A redb file on local disk.
+    #[default]
+    Embedded,
+    /// A DynamoDB table.
+    Dynamodb,
 }
 
 /// A parsed manifest.
@@ -430,16 +452,25 @@ impl Manifest {
                     store: store.clone(),
                 });
             };
-            let path = match &store_spec.path {
-                Some(p) => self.base_dir().join(p),
-                None => self
-                    .state_dir()
-                    .join("stores")
-                    .join(format!("{store}.redb")),
+            let backend = match store_spec.backend {
+                StoreKind::Embedded => StoreBackend::Embedded {
+                    path: match &store_spec.path {
+                        Some(p) => self.base_dir().join(p),
+                        None => self
+                            .state_dir()
+                            .join("stores")
+                            .join(format!("{store}.redb")),
+                    },
+                },
+                StoreKind::Dynamodb => StoreBackend::DynamoDb(TableSpec {
+                    table: store_spec.table.clone().unwrap_or_else(|| store.clone()),
+                    endpoint: store_spec.endpoint.clone(),
+                    region: store_spec.region.clone(),
+                }),
             };
             config.key_value_stores.push(StoreGrant {
                 name: store.clone(),
-                path,
+                backend,
             });
         }
         Ok(config)

@@ -8,9 +8,12 @@
 //! error, and the host logs a warning naming the function and the URL. With
 //! no list, a function has no network at all, which is the safe default.
 //!
-//! The host bounds what a call can cost: connect and first-byte timeouts
-//! (the invocation's own timeout still applies on top), and a cap on the
-//! response body, past which the guest reads `HTTP-response-body-size`.
+//! The host bounds what a call can cost: a 5 s connect timeout, a 30 s
+//! first-byte timeout unless the guest asks for another (the invocation's
+//! own timeout still applies on top), and a cap on the response body, past
+//! which the guest reads `HTTP-response-body-size`. Connections are pooled
+//! per function ([`crate::net`]), so a warm instance's second call to an
+//! origin, or another instance's, reuses the first call's connection.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,12 +22,11 @@ use http::uri::Uri;
 use http_body_util::BodyExt;
 use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody, WasiHttpHooks};
 
+use crate::net::HttpClient;
+
 /// The largest response body a guest may receive by default (Lambda's own
 /// synchronous payload limit is 6 MB; a dependency call is usually smaller).
 pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 16 << 20;
-
-/// Connect timeout when the guest sets none.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// First-byte timeout when the guest sets none.
 const FIRST_BYTE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -170,6 +172,8 @@ pub struct OutboundHooks {
     pub function: Arc<str>,
     /// The response-body cap.
     pub max_response_bytes: u64,
+    /// The function's connection pool.
+    pub client: HttpClient<WasiBody>,
 }
 
 type SendFuture = Box<
@@ -200,13 +204,17 @@ impl WasiHttpHooks for OutboundHooks {
             );
             return Box::new(async { Err(HttpError::HttpRequestDenied) });
         }
-        let mut options = options.unwrap_or_default();
-        options.connect_timeout.get_or_insert(CONNECT_TIMEOUT);
-        options.first_byte_timeout.get_or_insert(FIRST_BYTE_TIMEOUT);
+        let first_byte = options
+            .and_then(|o| o.first_byte_timeout)
+            .unwrap_or(FIRST_BYTE_TIMEOUT);
         let limit = self.max_response_bytes;
+        let client = self.client.clone();
         Box::new(async move {
-            let (response, io) =
-                wasmtime_wasi_http::default_send_request(request, Some(options)).await?;
+            let response = match tokio::time::timeout(first_byte, client.request(request)).await
+            {
+                Err(_) => return Err(HttpError::ConnectionReadTimeout),
+                Ok(result) => result.map_err(send_error)?,
+            };
             if response
                 .headers()
                 .get(http::header::CONTENT_LENGTH)
@@ -217,18 +225,44 @@ impl WasiHttpHooks for OutboundHooks {
             }
             let response = response.map(|body| {
                 http_body_util::Limited::new(body, limit as usize)
-                    .map_err(move |e| match e.downcast::<HttpError>() {
-                        Ok(e) => *e,
+                    .map_err(move |e| match e.downcast::<hyper::Error>() {
+                        Ok(e) => HttpError::Hyper(*e),
                         Err(_) => HttpError::HttpResponseBodySize(Some(limit)),
                     })
                     .boxed_unsync()
             });
+            // The pool drives the connection; there is no per-request I/O
+            // task to hand back.
             Ok((
                 response,
-                Box::new(io) as Box<dyn std::future::Future<Output = Result<(), HttpError>> + Send>,
+                Box::new(async { Ok(()) })
+                    as Box<dyn std::future::Future<Output = Result<(), HttpError>> + Send>,
             ))
         })
     }
+}
+
+/// wasi:http's error for a request the pooled client could not send.
+fn send_error(e: hyper_util::client::legacy::Error) -> HttpError {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(&e);
+    while let Some(s) = source {
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            return match io.kind() {
+                std::io::ErrorKind::ConnectionRefused => HttpError::ConnectionRefused,
+                std::io::ErrorKind::TimedOut => HttpError::ConnectionTimeout,
+                kind => HttpError::Connect(std::io::Error::new(kind, format!("{e:#}"))),
+            };
+        }
+        source = s.source();
+    }
+    if e.is_connect() {
+        // hyper-util reports a connect timeout as a bare message.
+        if format!("{e:?}").contains("timed out") {
+            return HttpError::ConnectionTimeout;
+        }
+        return HttpError::Connect(std::io::Error::other(format!("{e:?}")));
+    }
+    HttpError::InternalError(Some(format!("{e:?}")))
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use serde_json::{json, Value};
 use wasmfn::manifest::Manifest;
+use wasmfn::kv::StoreBackend;
 use wasmfn::{Function, FunctionConfig, StoreGrant};
 
 use crate::support::{guest, host, invoke, json, load};
@@ -32,7 +33,9 @@ fn granted(name: &str, store: &str, path: &Path) -> FunctionConfig {
     let mut config = FunctionConfig::new(name);
     config.key_value_stores.push(StoreGrant {
         name: store.into(),
-        path: path.to_owned(),
+        backend: StoreBackend::Embedded {
+            path: path.to_owned(),
+        },
     });
     config
 }

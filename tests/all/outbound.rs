@@ -3,6 +3,7 @@
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -17,13 +18,21 @@ use crate::support::{host, invoke, json, load};
 
 /// A local origin answering `pong <path>`, and 32 MiB on `/huge`.
 async fn origin() -> SocketAddr {
+    counting_origin().await.0
+}
+
+/// [`origin`], and the number of connections it has accepted.
+async fn counting_origin() -> (SocketAddr, Arc<AtomicUsize>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let count = accepted.clone();
     tokio::spawn(async move {
         loop {
             let Ok((stream, _)) = listener.accept().await else {
                 return;
             };
+            count.fetch_add(1, Ordering::SeqCst);
             tokio::spawn(async move {
                 let service = service_fn(|req: hyper::Request<hyper::body::Incoming>| async move {
                     let body = if req.uri().path() == "/huge" {
@@ -39,7 +48,7 @@ async fn origin() -> SocketAddr {
             });
         }
     });
-    addr
+    (addr, accepted)
 }
 
 async fn fetch(allowed: &[&str], url: &str) -> Value {
@@ -58,6 +67,28 @@ async fn an_allowed_origin_is_reached() {
     let allowed = format!("http://127.0.0.1:{}", addr.port());
     let out = fetch(&[&allowed], &format!("http://{addr}/ping")).await;
     assert_eq!(out, json!({"status": 200, "body": "pong /ping"}));
+}
+
+#[tokio::test]
+async fn connections_are_reused_across_calls_and_instances() {
+    let (addr, accepted) = counting_origin().await;
+    let mut config = FunctionConfig::new("probe");
+    config.allowed_outbound = Arc::new(AllowList::parse(&[format!("http://{addr}")]).unwrap());
+    // Every invocation on a new instance: reuse must outlive instances.
+    config.pool.policy = wasmfn::Policy::Fresh;
+    let host = host();
+    let f = load(&host, "probe", config);
+    for i in 0..5 {
+        let url = format!("http://{addr}/call{i}");
+        let inv = invoke(&f, &json!({"action": "fetch", "text": url})).await;
+        let out = json(&inv.result.unwrap());
+        assert_eq!(out["body"], format!("pong /call{i}"), "{out}");
+    }
+    assert_eq!(
+        accepted.load(Ordering::SeqCst),
+        1,
+        "five calls from five instances share one pooled connection"
+    );
 }
 
 #[tokio::test]
