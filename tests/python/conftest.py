@@ -3,6 +3,7 @@
 import os
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -27,10 +28,19 @@ def free_port() -> int:
 class Server:
     """A `wasmfn serve` process; `start` waits until it accepts connections."""
 
-    def __init__(self, state_dir: Path, port: int | None = None, log: Path | None = None):
+    def __init__(
+        self,
+        state_dir: Path,
+        port: int | None = None,
+        log: Path | None = None,
+        manifest: Path = MANIFEST,
+        env: dict | None = None,
+    ):
         self.state_dir = state_dir
         self.port = port or free_port()
         self.log_path = log or state_dir / "serve.log"
+        self.manifest = manifest
+        self.env = env
         self.proc = None
 
     @property
@@ -45,13 +55,14 @@ class Server:
                 wasmfn_binary(),
                 "--cache-dir", str(self.state_dir / "cache"),
                 "serve",
-                "--manifest", str(MANIFEST),
+                "--manifest", str(self.manifest),
                 "--listen", f"127.0.0.1:{self.port}",
                 "--state-dir", str(self.state_dir),
                 "--retry-delay", "0.2",
             ],
             stdout=log,
             stderr=log,
+            env={**os.environ, **(self.env or {})},
         )
         deadline = time.time() + timeout
         while time.time() < deadline:
@@ -75,6 +86,62 @@ class Server:
                 self.proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
+
+
+class Moto:
+    """A `moto_server`: local S3 and DynamoDB endpoints, as AWS would be."""
+
+    def __init__(self, log: Path):
+        self.port = free_port()
+        self.log = open(log, "ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+            stdout=self.log,
+            stderr=self.log,
+        )
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"moto_server exited; see {log}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    return
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError("moto_server did not start listening")
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def client(self, service: str):
+        return boto3.client(
+            service,
+            endpoint_url=self.url,
+            region_name="us-east-1",
+            aws_access_key_id=MOTO_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=MOTO_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        )
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(timeout=30)
+
+
+# What `wasmfn serve` signs its moto requests with, as Lambda's environment
+# would provide real ones.
+MOTO_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_REGION": "us-east-1",
+}
+
+
+@pytest.fixture(scope="session")
+def moto(tmp_path_factory):
+    m = Moto(tmp_path_factory.mktemp("moto") / "moto.log")
+    yield m
+    m.stop()
 
 
 def lambda_client(url: str):

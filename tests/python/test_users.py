@@ -1,6 +1,7 @@
 """The user-management API (functions/users) through `wasmfn serve`, with
 real HTTP: register, login and /users/me, their failure paths, and the data
-surviving a restart of the server (the embedded key-value store)."""
+surviving a restart of the server. Each test runs twice: on the embedded
+key-value store, and on the DynamoDB backend against moto_server."""
 
 import base64
 import hashlib
@@ -12,7 +13,9 @@ import urllib.request
 
 import pytest
 
-from conftest import Server
+import uuid
+
+from conftest import MOTO_CREDENTIALS, ROOT, Server
 
 SECRET = b"test-secret"  # JWT_SECRET in tests/python/serverless.yml
 
@@ -43,9 +46,54 @@ def forge(claims):
     return f"{head}.{body}.{b64(sig)}"
 
 
+DYNAMODB_MANIFEST = """
+service: wasmfn-users-dynamodb
+provider: {{name: aws, runtime: provided.al2023, timeout: 10}}
+functions:
+  users:
+    handler: {handler}
+    environment: {{JWT_SECRET: test-secret}}
+    keyValueStores: [users]
+    events:
+      - http: {{path: /auth/register, method: post}}
+      - http: {{path: /auth/login, method: post}}
+      - http: {{path: /users/me, method: get}}
+stores:
+  users: {{backend: dynamodb, table: {table}, endpoint: "{endpoint}"}}
+"""
+
+
+@pytest.fixture(params=["embedded", "dynamodb"])
+def backend(request, tmp_path):
+    """A function returning a started server on one backend; every server it
+    starts shares the backend's data (the state dir, or the table)."""
+    if request.param == "embedded":
+        yield lambda port=None: Server(tmp_path / "state", port=port).start()
+        return
+    moto = request.getfixturevalue("moto")
+    table = f"users-{uuid.uuid4().hex[:8]}"
+    moto.client("dynamodb").create_table(
+        TableName=table,
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    manifest = tmp_path / "serverless.yml"
+    manifest.write_text(
+        DYNAMODB_MANIFEST.format(handler=ROOT / "functions" / "users", table=table, endpoint=moto.url)
+    )
+    yield lambda port=None: Server(
+        tmp_path / "state", port=port, manifest=manifest, env=MOTO_CREDENTIALS
+    ).start()
+    # The data is in the table, not on local disk.
+    assert not (tmp_path / "state" / "stores").exists()
+    items = moto.client("dynamodb").scan(TableName=table)["Items"]
+    assert items, "the users went to DynamoDB"
+
+
 @pytest.fixture
-def users_server(tmp_path):
-    s = Server(tmp_path / "state").start()
+def users_server(backend):
+    s = backend()
     yield s
     s.stop()
 
@@ -96,14 +144,13 @@ def test_failure_paths(users_server):
     assert request(users_server, "GET", "/users/me", token=gone)[0] == 404
 
 
-def test_users_survive_a_restart(tmp_path):
-    state = tmp_path / "state"
-    first = Server(state).start()
+def test_users_survive_a_restart(backend):
+    first = backend()
     try:
         assert register(first)[0] == 201
     finally:
         first.stop()
-    second = Server(state, port=first.port).start()
+    second = backend(port=first.port)
     try:
         status, login, _ = request(second, "POST", "/auth/login", {"email": "ada@example.com", "password": "correct horse"})
         assert status == 200, login
