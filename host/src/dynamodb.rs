@@ -300,15 +300,14 @@ impl Backend for DynamoDb {
             let Some(after) = cursors.get(&cursor) else {
                 return Err(KvError::new(
                     &self.name,
-                    format!("list-keys cursor {cursor} is unknown or expired; start again without one"),
+                    format!(
+                        "list-keys cursor {cursor} is unknown or expired; start again without one"
+                    ),
                 ));
             };
             request["ExclusiveStartKey"] = self.key(after);
         }
-        let out = self
-            .call("Scan", request)
-            .await
-            .map_err(|e| self.fail(e))?;
+        let out = self.call("Scan", request).await.map_err(|e| self.fail(e))?;
         let keys = out["Items"]
             .as_array()
             .into_iter()

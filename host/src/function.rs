@@ -8,9 +8,9 @@ use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant, SystemTime};
 
-use wasmtime_wasi_http::WasiBody;
 use wasmtime::component::{ComponentExportIndex, InstancePre};
 use wasmtime::Engine;
+use wasmtime_wasi_http::WasiBody;
 
 use crate::bindings;
 use crate::cache::LoadStats;

@@ -179,11 +179,10 @@ impl Host {
             })?;
         let mut kv = Grants::default();
         for grant in &config.key_value_stores {
-            let store =
-                crate::kv::open(grant).map_err(|e| LoadError::Store {
-                    function: config.name.clone(),
-                    message: e.to_string(),
-                })?;
+            let store = crate::kv::open(grant).map_err(|e| LoadError::Store {
+                function: config.name.clone(),
+                message: e.to_string(),
+            })?;
             kv.grant(&grant.name, store);
         }
         Ok(Arc::new(Function::new(

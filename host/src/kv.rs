@@ -304,7 +304,11 @@ impl store::HostBucket for InstanceState {
         self.bucket(&bucket)?.delete(&key).await.map_err(other)
     }
 
-    async fn exists(&mut self, bucket: Resource<Bucket>, key: String) -> Result<bool, store::Error> {
+    async fn exists(
+        &mut self,
+        bucket: Resource<Bucket>,
+        key: String,
+    ) -> Result<bool, store::Error> {
         self.bucket(&bucket)?.exists(&key).await.map_err(other)
     }
 
@@ -334,7 +338,10 @@ impl atomics::Host for InstanceState {
         key: String,
         delta: u64,
     ) -> Result<u64, store::Error> {
-        self.bucket(&bucket)?.increment(&key, delta).await.map_err(other)
+        self.bucket(&bucket)?
+            .increment(&key, delta)
+            .await
+            .map_err(other)
     }
 }
 

@@ -210,8 +210,7 @@ impl WasiHttpHooks for OutboundHooks {
         let limit = self.max_response_bytes;
         let client = self.client.clone();
         Box::new(async move {
-            let response = match tokio::time::timeout(first_byte, client.request(request)).await
-            {
+            let response = match tokio::time::timeout(first_byte, client.request(request)).await {
                 Err(_) => return Err(HttpError::ConnectionReadTimeout),
                 Ok(result) => result.map_err(send_error)?,
             };

@@ -110,9 +110,9 @@ fn invoke_with_sample(function: &str, sample: &[&str]) -> (Value, String) {
 
 #[test]
 fn samples_drive_the_example_functions() {
-    let (summary, _) = invoke_with_sample("s3-processor", &["s3", "--key", "in/q 1.csv"]);
+    let (summary, _) = invoke_with_sample("s3-processor", &["s3", "delete", "--key", "in/q 1.csv"]);
     assert_eq!(summary["processed"][0]["key"], "in/q 1.csv");
-    assert_eq!(summary["processed"][0]["processor"], "csv");
+    assert_eq!(summary["processed"][0]["action"], "removed");
 
     let (response, _) = invoke_with_sample("sqs-batch", &["sqs"]);
     assert_eq!(response["batchItemFailures"], serde_json::json!([]));

@@ -6,8 +6,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use serde_json::{json, Value};
-use wasmfn::manifest::Manifest;
 use wasmfn::kv::StoreBackend;
+use wasmfn::manifest::Manifest;
 use wasmfn::{Function, FunctionConfig, StoreGrant};
 
 use crate::support::{guest, host, invoke, json, load};
