@@ -211,12 +211,31 @@ async fn events_flow_through_the_runtime_api_with_their_context() {
         "req-env",
         json!({"action": "env", "text": "_X_AMZN_TRACE_ID"}),
     );
-    *mock.events.lock().unwrap() = VecDeque::from([echo, api_gateway, sqs, failing, trace_env]);
+    let token_env = event(
+        "req-token",
+        json!({"action": "env", "text": "AWS_SESSION_TOKEN"}),
+    );
+    let private_env = event("req-private", json!({"action": "env", "text": "HOST_ONLY"}));
+    *mock.events.lock().unwrap() = VecDeque::from([
+        echo,
+        api_gateway,
+        sqs,
+        failing,
+        trace_env,
+        token_env,
+        private_env,
+    ]);
     let port = serve_mock(mock.clone()).await;
     let root = task_root();
-    let _runtime = start_runtime(port, root.path(), "probe.wasm", &[]);
+    let credentials = [
+        ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"),
+        ("AWS_SECRET_ACCESS_KEY", "secret"),
+        ("AWS_SESSION_TOKEN", "role-session"),
+        ("HOST_ONLY", "not for guests"),
+    ];
+    let _runtime = start_runtime(port, root.path(), "probe.wasm", &credentials);
 
-    let posted = wait_for_posts(&mock, 5).await;
+    let posted = wait_for_posts(&mock, 7).await;
     let by = |suffix: &str| {
         posted
             .iter()
@@ -258,6 +277,13 @@ async fn events_flow_through_the_runtime_api_with_their_context() {
         "Root=1-5e1b4151-req-env;Sampled=1",
         "the trace header is in _X_AMZN_TRACE_ID too"
     );
+
+    assert_eq!(
+        by("/req-token/response").body["value"],
+        "role-session",
+        "the execution role's credentials reach the function, as on Lambda"
+    );
+    assert_eq!(by("/req-private/response").body["value"], Value::Null);
 
     let error = by("/req-error/error");
     assert_eq!(

@@ -78,6 +78,19 @@ fn init(cli: &Cli) -> anyhow::Result<std::sync::Arc<wasmfn::Function>> {
     if let Ok(region) = std::env::var("AWS_REGION") {
         config.region = region;
     }
+    // Lambda gives the function its execution role's credentials; here they
+    // are the runtime's. Nothing else of the runtime's environment is passed.
+    for key in [
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+    ] {
+        if let Ok(value) = std::env::var(key) {
+            if !config.environment.iter().any(|(k, _)| k == key) {
+                config.environment.push((key.to_string(), value));
+            }
+        }
+    }
     // Lambda enforces the timeout through each event's deadline.
     config.timeout = Duration::from_secs(900);
     if let Some(n) = std::env::var("AWS_LAMBDA_MAX_CONCURRENCY")
