@@ -24,6 +24,9 @@ pub const ERROR_EXIT: &str = "Runtime.ExitError";
 pub const ERROR_INIT: &str = "Runtime.InitError";
 /// The `errorType` of a response over the payload limit.
 pub const ERROR_RESPONSE_TOO_LARGE: &str = "Function.ResponseSizeTooLarge";
+/// Lambda's limit on a synchronous response payload, in bytes (6 MB and
+/// the 100 bytes Lambda allows on top, as its own error message states).
+pub const MAX_RESPONSE_BYTES: usize = 6_291_556;
 
 /// A failed invocation, in Lambda's error shape.
 ///

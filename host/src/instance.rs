@@ -22,7 +22,8 @@ use crate::outbound::OutboundHooks;
 
 use crate::bindings::{self, runtime};
 use crate::error::{
-    FunctionError, ERROR_EXIT, ERROR_OUT_OF_MEMORY, ERROR_TIMEOUT, ERROR_UNHANDLED,
+    FunctionError, ERROR_EXIT, ERROR_OUT_OF_MEMORY, ERROR_RESPONSE_TOO_LARGE, ERROR_TIMEOUT,
+    ERROR_UNHANDLED, MAX_RESPONSE_BYTES,
 };
 use crate::function::Function;
 use crate::limits::MemoryLimiter;
@@ -312,7 +313,15 @@ impl Instance {
             }
             Ok(Ok((Ok(payload),))) => {
                 self.poisoned = false;
-                Ok(payload)
+                if payload.len() > MAX_RESPONSE_BYTES {
+                    // The guest is fine; its answer is not deliverable.
+                    Err(FunctionError::new(
+                        ERROR_RESPONSE_TOO_LARGE,
+                        format!("Response payload size exceeded maximum allowed payload size ({MAX_RESPONSE_BYTES} bytes)."),
+                    ))
+                } else {
+                    Ok(payload)
+                }
             }
         };
         if let Some(used) = over_cap {

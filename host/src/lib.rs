@@ -31,6 +31,8 @@ pub mod engine;
 pub mod error;
 pub mod files;
 pub mod function;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod generate;
 pub mod guest_build;
 pub mod host;

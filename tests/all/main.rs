@@ -6,12 +6,13 @@ mod support;
 
 mod cache;
 mod cli;
-mod errors;
 mod events;
 mod files;
 mod functions;
+mod fuzz;
 mod generate;
 mod guide;
+mod hostile;
 mod invoke;
 mod kv;
 mod lambda;

@@ -102,5 +102,12 @@ fn expand(args: Args, func: ItemFn) -> syn::Result<proc_macro2::TokenStream> {
 
             ::wasmfn_guest::bindings::__export_handler_world!(__WasmfnHandler with_types_in ::wasmfn_guest::bindings);
         };
+
+        // Natively nothing exports the handler; referring to `init` keeps
+        // a native build (unit tests) free of dead-code warnings.
+        #[cfg(not(target_family = "wasm"))]
+        const _: () = {
+            let _ = #init;
+        };
     })
 }

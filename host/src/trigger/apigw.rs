@@ -41,6 +41,18 @@ pub struct HttpResponse {
     pub body: Vec<u8>,
 }
 
+impl HttpResponse {
+    /// The response to send; an error if the function returned a header
+    /// HTTP cannot carry (API Gateway answers 502 for it).
+    pub fn into_response(self) -> Result<http::Response<super::invoke_api::Body>, http::Error> {
+        let mut builder = http::Response::builder().status(self.status);
+        for (k, v) in &self.headers {
+            builder = builder.header(k.as_str(), v.as_str());
+        }
+        builder.body(http_body_util::Full::new(bytes::Bytes::from(self.body)))
+    }
+}
+
 impl HttpRequest {
     fn header(&self, name: &str) -> Option<&str> {
         self.headers

@@ -171,21 +171,13 @@ async fn call(
         Payload::V2 => apigw::from_v2_response(payload_bytes),
     };
     match mapped {
-        Ok(r) => {
-            let mut builder = Response::builder().status(r.status);
-            for (k, v) in &r.headers {
-                builder = builder.header(k.as_str(), v.as_str());
-            }
-            builder
-                .body(Full::new(Bytes::from(r.body)))
-                .unwrap_or_else(|e| {
-                    tracing::error!(
-                        function = function_name,
-                        "Malformed Lambda proxy response: {e}"
-                    );
-                    gateway_error(StatusCode::BAD_GATEWAY, "Internal server error")
-                })
-        }
+        Ok(r) => r.into_response().unwrap_or_else(|e| {
+            tracing::error!(
+                function = function_name,
+                "Malformed Lambda proxy response: {e}"
+            );
+            gateway_error(StatusCode::BAD_GATEWAY, "Internal server error")
+        }),
         Err(why) => {
             tracing::error!(
                 function = function_name,

@@ -70,35 +70,161 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
+/// `X-Amz-Invocation-Type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum InvocationType {
+pub enum InvocationType {
+    /// Synchronous (the default).
     RequestResponse,
+    /// Queued; answered 202 once durable.
     Event,
+    /// Validation only.
     DryRun,
 }
 
-/// Handles one Invoke API request for the function named `name`.
-pub async fn invoke(
-    service: &Service,
-    headers: &HeaderMap,
+/// The path prefix of the Invoke API.
+pub const INVOKE_PREFIX: &str = "/2015-03-31/functions/";
+
+/// An Invoke API error, before it becomes a response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    /// The HTTP status.
+    pub status: StatusCode,
+    /// `x-amzn-ErrorType`.
+    pub error_type: &'static str,
+    /// The message.
+    pub message: String,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, error_type: &'static str, message: String) -> Self {
+        ApiError {
+            status,
+            error_type,
+            message,
+        }
+    }
+
+    /// The response Lambda would send.
+    pub fn response(&self) -> Response<Body> {
+        aws_error(self.status, self.error_type, &self.message)
+    }
+}
+
+/// What an Invoke API request asks for, read from its method, path, query
+/// and headers (everything but the body).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvokeHead {
+    /// The function name, URL-decoded.
+    pub function: String,
+    /// `?Qualifier=`.
+    pub qualifier: Option<String>,
+    /// `X-Amz-Invocation-Type`.
+    pub kind: InvocationType,
+    /// `X-Amz-Client-Context`, decoded to JSON text.
+    pub client_context: Option<String>,
+    /// `X-Amzn-Trace-Id`.
+    pub trace_id: Option<String>,
+    /// `X-Amz-Log-Type: Tail`.
+    pub log_tail: bool,
+}
+
+/// Parses an Invoke API request's head. `Ok(None)`: the path is not the
+/// Invoke API's, and some other route may take it.
+pub fn parse_head(
+    method: &http::Method,
+    path: &str,
     query: Option<&str>,
-    body: Incoming,
-    name: &str,
-) -> Response<Body> {
-    let Some((name, function)) = service.function(name) else {
-        let name = name.to_string();
-        return aws_error(
-            StatusCode::NOT_FOUND,
-            "ResourceNotFoundException",
-            &format!("Function not found: arn:aws:lambda:us-east-1:000000000000:function:{name}"),
-        );
+    headers: &HeaderMap,
+) -> Result<Option<InvokeHead>, ApiError> {
+    let Some(rest) = path.strip_prefix(INVOKE_PREFIX) else {
+        return Ok(None);
     };
+    let name = match rest.strip_suffix("/invocations") {
+        Some(name) if !name.is_empty() && !name.contains('/') => name,
+        _ => {
+            return Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                "UnknownOperationException",
+                format!("no Lambda API operation at {path}; the Invoke API is POST {INVOKE_PREFIX}{{FunctionName}}/invocations"),
+            ))
+        }
+    };
+    if method != http::Method::POST {
+        return Err(ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "MethodNotAllowedException",
+            format!("{method} is not allowed here; invoke with POST"),
+        ));
+    }
     let qualifier = query.and_then(|q| {
         q.split('&')
             .find_map(|p| p.strip_prefix("Qualifier="))
             .map(crate::routes::decode)
     });
-    if let Some(q) = &qualifier {
+    let kind = match header(headers, "x-amz-invocation-type") {
+        None | Some("RequestResponse") => InvocationType::RequestResponse,
+        Some("Event") => InvocationType::Event,
+        Some("DryRun") => InvocationType::DryRun,
+        Some(other) => {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "InvalidParameterValueException",
+                format!(
+                    "X-Amz-Invocation-Type `{other}` is not one of RequestResponse, Event, DryRun"
+                ),
+            ))
+        }
+    };
+    let client_context = match header(headers, "x-amz-client-context") {
+        None => None,
+        Some(encoded) => Some(decode_client_context(encoded).map_err(|why| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "InvalidRequestContentException",
+                format!("X-Amz-Client-Context must be base64-encoded JSON: {why}"),
+            )
+        })?),
+    };
+    Ok(Some(InvokeHead {
+        function: crate::routes::decode(name),
+        qualifier,
+        kind,
+        client_context,
+        trace_id: header(headers, "x-amzn-trace-id").map(str::to_string),
+        log_tail: header(headers, "x-amz-log-type") == Some("Tail"),
+    }))
+}
+
+/// The payload as the function gets it: no body is `{}`, as on Lambda;
+/// anything else must be JSON.
+pub fn check_payload(payload: Bytes) -> Result<Bytes, ApiError> {
+    // boto3 sends no body when Payload is omitted; Lambda treats it as `{}`.
+    if payload.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Bytes::from_static(b"{}"));
+    }
+    match serde_json::from_slice::<serde::de::IgnoredAny>(&payload) {
+        Ok(_) => Ok(payload),
+        Err(e) => Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "InvalidRequestContentException",
+            format!("Could not parse request body into json: {e}"),
+        )),
+    }
+}
+
+/// Handles one Invoke API request.
+pub async fn invoke(service: &Service, head: InvokeHead, body: Incoming) -> Response<Body> {
+    let Some((name, function)) = service.function(&head.function) else {
+        return aws_error(
+            StatusCode::NOT_FOUND,
+            "ResourceNotFoundException",
+            &format!(
+                "Function not found: arn:aws:lambda:us-east-1:000000000000:function:{}",
+                head.function
+            ),
+        );
+    };
+    if let Some(q) = &head.qualifier {
         if q != "$LATEST" && q != &function.config().version {
             return aws_error(
                 StatusCode::NOT_FOUND,
@@ -107,20 +233,7 @@ pub async fn invoke(
             );
         }
     }
-    let kind = match header(headers, "x-amz-invocation-type") {
-        None | Some("RequestResponse") => InvocationType::RequestResponse,
-        Some("Event") => InvocationType::Event,
-        Some("DryRun") => InvocationType::DryRun,
-        Some(other) => {
-            return aws_error(
-                StatusCode::BAD_REQUEST,
-                "InvalidParameterValueException",
-                &format!(
-                    "X-Amz-Invocation-Type `{other}` is not one of RequestResponse, Event, DryRun"
-                ),
-            )
-        }
-    };
+    let kind = head.kind;
     let limit = if kind == InvocationType::Event {
         MAX_ASYNC_PAYLOAD
     } else {
@@ -148,32 +261,11 @@ pub async fn invoke(
             )
         }
     };
-    // boto3 sends no body when Payload is omitted; Lambda treats it as `{}`.
-    let payload = if payload.iter().all(u8::is_ascii_whitespace) {
-        Bytes::from_static(b"{}")
-    } else {
-        payload
+    let payload = match check_payload(payload) {
+        Ok(payload) => payload,
+        Err(e) => return e.response(),
     };
-    if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(&payload) {
-        return aws_error(
-            StatusCode::BAD_REQUEST,
-            "InvalidRequestContentException",
-            &format!("Could not parse request body into json: {e}"),
-        );
-    }
-    let client_context = match header(headers, "x-amz-client-context") {
-        None => None,
-        Some(encoded) => match decode_client_context(encoded) {
-            Ok(text) => Some(text),
-            Err(why) => {
-                return aws_error(
-                    StatusCode::BAD_REQUEST,
-                    "InvalidRequestContentException",
-                    &format!("X-Amz-Client-Context must be base64-encoded JSON: {why}"),
-                )
-            }
-        },
-    };
+    let client_context = head.client_context;
     let request_id = uuid::Uuid::new_v4().to_string();
     let version = function.config().version.clone();
     match kind {
@@ -207,7 +299,7 @@ pub async fn invoke(
             let request = InvokeRequest {
                 request_id: Some(request_id.clone()),
                 client_context,
-                trace_id: header(headers, "x-amzn-trace-id").map(str::to_string),
+                trace_id: head.trace_id,
                 ..InvokeRequest::default()
             };
             let start = Instant::now();
@@ -236,7 +328,7 @@ pub async fn invoke(
                 .header("content-type", "application/json")
                 .header("x-amzn-RequestId", &request_id)
                 .header("X-Amz-Executed-Version", &version);
-            if header(headers, "x-amz-log-type") == Some("Tail") {
+            if head.log_tail {
                 let tail = &log.as_bytes()[log.len().saturating_sub(LOG_TAIL_BYTES)..];
                 builder = builder.header(
                     "X-Amz-Log-Result",

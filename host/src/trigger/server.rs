@@ -15,10 +15,8 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 
 use super::apigw::HttpRequest;
-use super::invoke_api::{self, aws_error, Body, MAX_SYNC_PAYLOAD};
+use super::invoke_api::{self, Body, MAX_SYNC_PAYLOAD};
 use super::{http_routes, Service};
-
-const INVOKE_PREFIX: &str = "/2015-03-31/functions/";
 
 /// Serves `service` on `listener` until `shutdown` resolves, then lets
 /// in-flight requests finish (up to 30 s).
@@ -91,27 +89,10 @@ pub async fn dispatch(
 
 async fn route(service: &Service, req: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
     let path = req.uri().path().to_string();
-    if let Some(rest) = path.strip_prefix(INVOKE_PREFIX) {
-        return match rest.strip_suffix("/invocations") {
-            Some(name) if !name.is_empty() && !name.contains('/') => {
-                if req.method() != Method::POST {
-                    return aws_error(
-                        StatusCode::METHOD_NOT_ALLOWED,
-                        "MethodNotAllowedException",
-                        &format!("{} is not allowed here; invoke with POST", req.method()),
-                    );
-                }
-                let name = crate::routes::decode(name);
-                let query = req.uri().query().map(str::to_string);
-                let (parts, body) = req.into_parts();
-                invoke_api::invoke(service, &parts.headers, query.as_deref(), body, &name).await
-            }
-            _ => aws_error(
-                StatusCode::NOT_FOUND,
-                "UnknownOperationException",
-                &format!("no Lambda API operation at {path}; the Invoke API is POST {INVOKE_PREFIX}{{FunctionName}}/invocations"),
-            ),
-        };
+    match invoke_api::parse_head(req.method(), &path, req.uri().query(), req.headers()) {
+        Ok(Some(head)) => return invoke_api::invoke(service, head, req.into_body()).await,
+        Err(e) => return e.response(),
+        Ok(None) => {}
     }
     if path == "/metrics" && req.method() == Method::GET {
         return Response::builder()

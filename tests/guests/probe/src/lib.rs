@@ -36,7 +36,23 @@ fn init() -> Result<(), Error> {
 #[wasmfn_guest::handler(init = init)]
 async fn handler(event: Value, ctx: Context) -> Result<Value, Error> {
     if event.get("requestContext").is_some() {
-        return Ok(http_echo(event));
+        // Behind a route, the path's last segment may ask for a failure.
+        let path = event
+            .get("path")
+            .or_else(|| event.get("rawPath"))
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        if path.ends_with("/fail") {
+            return Err(Error::new("CustomError", format!("{path} fails")));
+        }
+        if path.ends_with("/spin") {
+            let mut i: u64 = 0;
+            loop {
+                i = std::hint::black_box(i.wrapping_add(1));
+            }
+        }
+        return Ok(http_echo(event, &path));
     }
     let event: Event = serde_json::from_value(event)
         .map_err(|e| Error::new("Runtime.UnmarshalError", format!("not a probe event: {e}")))?;
@@ -125,6 +141,27 @@ async fn handler(event: Value, ctx: Context) -> Result<Value, Error> {
             }
             json!({ "grown_mb": grown })
         }
+        "import_loop" => {
+            // Host imports in a tight cycle (the runtime's remaining time and
+            // WASI's clock): interruption must hold at import boundaries too.
+            let mut sum = 0u64;
+            loop {
+                sum = sum.wrapping_add(ctx.remaining_time().as_millis() as u64);
+                sum = sum.wrapping_add(std::time::Instant::now().elapsed().as_nanos() as u64);
+                std::hint::black_box(sum);
+            }
+        }
+        "bomb" => {
+            // `memory.grow` in 16 MiB steps without checking the result, then
+            // a write to the memory it believes it got: past the cap, that
+            // write lands out of bounds.
+            loop {
+                let old_pages = core::arch::wasm32::memory_grow(0, 256);
+                let addr = old_pages.wrapping_mul(65536);
+                // SAFETY: deliberately none; the host's bounds checks stop it.
+                unsafe { (addr as *mut u8).write_volatile(1) }
+            }
+        }
         "panic" => panic!("probe was asked to panic: {}", event.text),
         "trap" => core::arch::wasm32::unreachable(),
         "exit" => std::process::exit(event.n as i32),
@@ -176,12 +213,7 @@ async fn handler(event: Value, ctx: Context) -> Result<Value, Error> {
 /// see the mapping; a request body is echoed back byte for byte (binary
 /// included); the path `/malformed` answers with something that is not a
 /// proxy response.
-fn http_echo(event: Value) -> Value {
-    let path = event
-        .get("path")
-        .or_else(|| event.get("rawPath"))
-        .and_then(Value::as_str)
-        .unwrap_or("");
+fn http_echo(event: Value, path: &str) -> Value {
     if path.ends_with("/malformed") {
         return json!({ "this is": "not a proxy response" });
     }
