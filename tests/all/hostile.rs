@@ -18,7 +18,7 @@ use wasmfn::error::{
 };
 use wasmfn::{Function, FunctionConfig, Host, InvokeRequest};
 
-use crate::support::{host, json, load};
+use crate::support::{host, invoke, json, load};
 
 /// A victim function and a bystander (`hello`) on one host.
 struct Arena {
@@ -38,11 +38,7 @@ impl std::ops::Deref for Arena {
 /// instance (a cold start), the failed instance must be gone, and another
 /// function on the host must still answer.
 async fn assert_recovers(arena: &Arena) {
-    let inv = arena
-        .f
-        .invoke(br#"{"action":"counter"}"#, InvokeRequest::default())
-        .await
-        .expect("not throttled");
+    let inv = invoke(&arena.f, &json!({"action": "counter"})).await;
     assert!(
         inv.report.init_duration.is_some(),
         "a poisoned instance was reused"
@@ -56,11 +52,7 @@ async fn assert_recovers(arena: &Arena) {
 
 /// Another function on the same host answers normally.
 async fn assert_bystander_answers(arena: &Arena) {
-    let ok = arena
-        .bystander
-        .invoke(b"{}", InvokeRequest::default())
-        .await
-        .expect("not throttled");
+    let ok = invoke(&arena.bystander, &json!({})).await;
     assert_eq!(json(&ok.result.unwrap())["statusCode"], 200);
 }
 
@@ -80,11 +72,7 @@ fn probe_with(memory_mb: u32, timeout: Duration) -> Arena {
 
 /// One probe action's result (the guest reports I/O errors as data).
 async fn call(f: &Arc<Function>, action: &str, text: &str) -> Value {
-    let event = json!({"action": action, "text": text}).to_string();
-    let inv = f
-        .invoke(event.as_bytes(), InvokeRequest::default())
-        .await
-        .expect("not throttled");
+    let inv = invoke(f, &json!({"action": action, "text": text})).await;
     json(&inv.result.expect("the probe reports I/O errors as data"))
 }
 
@@ -92,10 +80,7 @@ async fn call(f: &Arc<Function>, action: &str, text: &str) -> Value {
 async fn an_infinite_loop_times_out_in_about_the_timeout() {
     let f = probe_with(128, Duration::from_secs(1));
     let start = Instant::now();
-    let inv = f
-        .invoke(br#"{"action":"loop"}"#, InvokeRequest::default())
-        .await
-        .expect("not throttled");
+    let inv = invoke(&f, &json!({"action":"loop"})).await;
     let took = start.elapsed();
     let err = inv.result.unwrap_err();
     assert_eq!(err.error_type, ERROR_TIMEOUT);
@@ -117,10 +102,7 @@ async fn an_infinite_loop_times_out_in_about_the_timeout() {
 #[tokio::test]
 async fn a_tight_loop_of_host_calls_times_out() {
     let f = probe_with(128, Duration::from_millis(500));
-    let inv = f
-        .invoke(br#"{"action":"import_loop"}"#, InvokeRequest::default())
-        .await
-        .expect("not throttled");
+    let inv = invoke(&f, &json!({"action":"import_loop"})).await;
     assert_eq!(inv.result.unwrap_err().error_type, ERROR_TIMEOUT);
     assert!(inv.report.duration < Duration::from_secs(10));
     assert_recovers(&f).await;
@@ -129,10 +111,7 @@ async fn a_tight_loop_of_host_calls_times_out() {
 #[tokio::test]
 async fn a_guest_blocked_in_a_host_call_times_out_too() {
     let f = probe_with(128, Duration::from_millis(500));
-    let inv = f
-        .invoke(br#"{"action":"sleep","n":30000}"#, InvokeRequest::default())
-        .await
-        .expect("not throttled");
+    let inv = invoke(&f, &json!({"action":"sleep","n":30000})).await;
     assert_eq!(inv.result.unwrap_err().error_type, ERROR_TIMEOUT);
     assert!(inv.report.duration < Duration::from_secs(10));
     assert_recovers(&f).await;
@@ -141,29 +120,20 @@ async fn a_guest_blocked_in_a_host_call_times_out_too() {
 #[tokio::test]
 async fn allocating_past_memory_size_is_out_of_memory() {
     let f = probe_with(64, Duration::from_secs(3));
-    let inv = f
-        .invoke(br#"{"action":"alloc","n":100}"#, InvokeRequest::default())
-        .await
-        .expect("not throttled");
+    let inv = invoke(&f, &json!({"action":"alloc","n":100})).await;
     let err = inv.result.unwrap_err();
     assert_eq!(err.error_type, ERROR_OUT_OF_MEMORY);
     assert!(err.error_message.contains("64 MB"), "{}", err.error_message);
     assert_recovers(&f).await;
     // Under the cap, the same allocation is fine.
-    let inv = f
-        .invoke(br#"{"action":"alloc","n":32}"#, InvokeRequest::default())
-        .await
-        .expect("not throttled");
+    let inv = invoke(&f, &json!({"action":"alloc","n":32})).await;
     assert_eq!(json(&inv.result.unwrap())["allocated_mb"], 32);
 }
 
 #[tokio::test]
 async fn raw_memory_grow_past_memory_size_is_out_of_memory() {
     let f = probe_with(64, Duration::from_secs(3));
-    let inv = f
-        .invoke(br#"{"action":"bomb"}"#, InvokeRequest::default())
-        .await
-        .expect("not throttled");
+    let inv = invoke(&f, &json!({"action":"bomb"})).await;
     let err = inv.result.unwrap_err();
     assert_eq!(err.error_type, ERROR_OUT_OF_MEMORY, "{err:?}");
     // 16 MiB steps: the last one that fit is the peak.
@@ -174,13 +144,7 @@ async fn raw_memory_grow_past_memory_size_is_out_of_memory() {
 #[tokio::test]
 async fn a_response_over_6_mb_is_refused() {
     let f = probe_with(256, Duration::from_secs(5));
-    let inv = f
-        .invoke(
-            br#"{"action":"big","n":10000000}"#,
-            InvokeRequest::default(),
-        )
-        .await
-        .expect("not throttled");
+    let inv = invoke(&f, &json!({"action":"big","n":10000000})).await;
     let err = inv.result.unwrap_err();
     assert_eq!(err.error_type, ERROR_RESPONSE_TOO_LARGE);
     assert_eq!(
@@ -188,10 +152,7 @@ async fn a_response_over_6_mb_is_refused() {
         "Response payload size exceeded maximum allowed payload size (6291556 bytes)."
     );
     // The guest did nothing wrong: its instance stays warm, as on Lambda.
-    let next = f
-        .invoke(br#"{"action":"big","n":1000}"#, InvokeRequest::default())
-        .await
-        .expect("not throttled");
+    let next = invoke(&f, &json!({"action":"big","n":1000})).await;
     assert_eq!(next.report.init_duration, None);
     assert_eq!(
         json(&next.result.unwrap())["data"].as_str().unwrap().len(),
@@ -211,17 +172,11 @@ fn rss_bytes() -> u64 {
 async fn a_100_mb_log_flood_is_truncated_and_host_memory_stays_flat() {
     let f = probe_with(128, Duration::from_secs(60));
     // Warm up (instance, fiber stack, log buffers), then measure.
-    let warm = f
-        .invoke(br#"{"action":"flood","n":1}"#, InvokeRequest::default())
-        .await
-        .expect("not throttled");
+    let warm = invoke(&f, &json!({"action":"flood","n":1})).await;
     assert!(warm.result.is_ok());
     let before = rss_bytes();
     for _ in 0..2 {
-        let inv = f
-            .invoke(br#"{"action":"flood","n":50}"#, InvokeRequest::default())
-            .await
-            .expect("not throttled");
+        let inv = invoke(&f, &json!({"action":"flood","n":50})).await;
         assert_eq!(json(inv.result.as_ref().unwrap())["flooded"], 50);
         assert!(
             inv.logs.dropped_bytes >= 49 << 20,
@@ -249,11 +204,11 @@ async fn snooping_finds_nothing_of_the_host_or_other_functions() {
     }
     // Another function's /tmp: same path, different directory.
     let other = load(&f._host, "probe", FunctionConfig::new("other"));
-    let written = json!({"action": "write", "text": "/tmp/secret", "n": 5}).to_string();
-    let inv = other
-        .invoke(written.as_bytes(), InvokeRequest::default())
-        .await
-        .expect("not throttled");
+    let inv = invoke(
+        &other,
+        &json!({"action": "write", "text": "/tmp/secret", "n": 5}),
+    )
+    .await;
     assert_eq!(json(&inv.result.unwrap())["written"], 5);
     assert!(call(&f, "read", "/tmp/secret").await["error"].is_string());
     assert_eq!(
@@ -266,13 +221,7 @@ async fn snooping_finds_nothing_of_the_host_or_other_functions() {
 #[tokio::test]
 async fn a_panic_is_unhandled_with_its_message() {
     let f = probe_with(128, Duration::from_secs(3));
-    let inv = f
-        .invoke(
-            br#"{"action":"panic","text":"kaboom"}"#,
-            InvokeRequest::default(),
-        )
-        .await
-        .expect("not throttled");
+    let inv = invoke(&f, &json!({"action":"panic","text":"kaboom"})).await;
     let err = inv.result.clone().unwrap_err();
     assert_eq!(err.error_type, ERROR_UNHANDLED);
     assert_eq!(
@@ -294,10 +243,7 @@ async fn a_panic_is_unhandled_with_its_message() {
 #[tokio::test]
 async fn a_trap_is_unhandled_with_a_wasm_stack_trace() {
     let f = probe_with(128, Duration::from_secs(3));
-    let inv = f
-        .invoke(br#"{"action":"trap"}"#, InvokeRequest::default())
-        .await
-        .expect("not throttled");
+    let inv = invoke(&f, &json!({"action":"trap"})).await;
     let err = inv.result.unwrap_err();
     assert_eq!(err.error_type, ERROR_UNHANDLED);
     assert!(
@@ -312,10 +258,7 @@ async fn a_trap_is_unhandled_with_a_wasm_stack_trace() {
 #[tokio::test]
 async fn runaway_recursion_traps_without_hurting_the_host() {
     let f = probe_with(128, Duration::from_secs(3));
-    let inv = f
-        .invoke(br#"{"action":"recurse","n":1}"#, InvokeRequest::default())
-        .await
-        .expect("not throttled");
+    let inv = invoke(&f, &json!({"action":"recurse","n":1})).await;
     assert_eq!(inv.result.unwrap_err().error_type, ERROR_UNHANDLED);
     assert_recovers(&f).await;
 }
@@ -323,10 +266,7 @@ async fn runaway_recursion_traps_without_hurting_the_host() {
 #[tokio::test]
 async fn exit_is_a_runtime_exit_error() {
     let f = probe_with(128, Duration::from_secs(3));
-    let inv = f
-        .invoke(br#"{"action":"exit","n":3}"#, InvokeRequest::default())
-        .await
-        .expect("not throttled");
+    let inv = invoke(&f, &json!({"action":"exit","n":3})).await;
     let err = inv.result.unwrap_err();
     assert_eq!(err.error_type, ERROR_EXIT);
     assert!(err
@@ -338,13 +278,7 @@ async fn exit_is_a_runtime_exit_error() {
 #[tokio::test]
 async fn a_returned_error_keeps_the_instance_warm() {
     let f = probe_with(128, Duration::from_secs(3));
-    let inv = f
-        .invoke(
-            br#"{"action":"error","text":"bad input"}"#,
-            InvokeRequest::default(),
-        )
-        .await
-        .expect("not throttled");
+    let inv = invoke(&f, &json!({"action":"error","text":"bad input"})).await;
     let err = inv.result.unwrap_err();
     assert_eq!(
         (err.error_type.as_str(), err.error_message.as_str()),
@@ -354,10 +288,7 @@ async fn a_returned_error_keeps_the_instance_warm() {
         err.to_json(),
         r#"{"errorMessage":"bad input","errorType":"CustomError"}"#
     );
-    let next = f
-        .invoke(br#"{"action":"counter"}"#, InvokeRequest::default())
-        .await
-        .expect("not throttled");
+    let next = invoke(&f, &json!({"action":"counter"})).await;
     assert_eq!(
         next.report.init_duration, None,
         "an Err return is not a crash"
@@ -368,10 +299,7 @@ async fn a_returned_error_keeps_the_instance_warm() {
 #[tokio::test]
 async fn an_event_of_the_wrong_shape_is_an_unmarshal_error() {
     let f = probe_with(128, Duration::from_secs(3));
-    let inv = f
-        .invoke(br#"{"no_action":1}"#, InvokeRequest::default())
-        .await
-        .expect("not throttled");
+    let inv = invoke(&f, &json!({"no_action":1})).await;
     let err = inv.result.unwrap_err();
     assert_eq!(err.error_type, "Runtime.UnmarshalError");
     assert!(
