@@ -7,8 +7,9 @@ for a bounded time, with a mix of functions behind API Gateway routes:
   GET /spin    a function that loops until its 1 s timeout: 502, and its
                instance is thrown away (a cold start every time)
 
-It reports req/s, p50/p99 and the status codes of each, and the server's
-RSS over time, and checks that nothing but the intended statuses came back
+It reports req/s, p50/p99, the status codes and the unintended-answer rate
+(any status but the intended one, or a connection error) of each, and the
+server's RSS over time, and checks that nothing but the intended statuses came back
 and that RSS shows no growth trend.
 
   tests/load/soak.py --duration 600         # the long version (README)
@@ -158,8 +159,15 @@ def run(duration: float, binary: Path | None = None, log: Path | None = None) ->
             "steady_last_quarter": statistics.median(steady[-quarter:]) if steady else None,
             "end": rss[-1] if rss else None,
             "max": max(rss) if rss else None,
+            # (seconds since the load started, MiB), once a second.
+            "samples": [(round(t, 1), round(r, 1)) for t, r in samples],
         },
     }
+    for path, _, status in TARGETS:
+        run = report["targets"][path]
+        total = sum(run["statuses"].values()) + run["errors"]
+        wrong = total - run["statuses"].get(status, 0)
+        run["error_rate"] = wrong / total if total else 1.0
     return report
 
 
@@ -185,15 +193,21 @@ def problems(report: dict) -> list[str]:
 
 
 def print_report(report: dict):
-    print(f"{'route':8} {'req/s':>9} {'p50':>9} {'p99':>9}  statuses")
+    print(f"{'route':8} {'req/s':>9} {'p50':>9} {'p99':>9} {'unintended':>10}  statuses")
     for path, _, _ in TARGETS:
         r = report["targets"][path]
         p50 = f"{r['p50_ms']:.2f} ms" if r["p50_ms"] is not None else "-"
         p99 = f"{r['p99_ms']:.2f} ms" if r["p99_ms"] is not None else "-"
-        print(f"{path:8} {r['rps']:>9.1f} {p50:>9} {p99:>9}  {r['statuses']} errors={r['errors']}")
+        rate = f"{r['error_rate']:.2%}"
+        print(f"{path:8} {r['rps']:>9.1f} {p50:>9} {p99:>9} {rate:>10}  {r['statuses']} errors={r['errors']}")
     rss = report["rss_mib"]
     print("RSS MiB: start {start:.1f}, steady first quarter {steady_first_quarter:.1f}, "
           "last quarter {steady_last_quarter:.1f}, end {end:.1f}, max {max:.1f}".format(**rss))
+    samples = rss["samples"]
+    if samples:
+        # Eleven points from start to end: the trend at a glance.
+        points = [samples[round(i * (len(samples) - 1) / 10)] for i in range(11)]
+        print("RSS over time: " + ", ".join(f"{t:.0f}s {r:.1f}" for t, r in points))
 
 
 def main():
