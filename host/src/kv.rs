@@ -16,7 +16,9 @@
 //! neither read another's store nor learn that it exists. The embedded
 //! backend is [redb](https://docs.rs/redb): one file per store, ACID, kept
 //! across restarts of `wasmfn serve`; a process opens each file once and
-//! shares it between the functions granted it.
+//! shares it between the functions granted it. A store with
+//! `backend: dynamodb` lives in a DynamoDB table instead
+//! ([`crate::dynamodb`]), for a host running on Lambda.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
