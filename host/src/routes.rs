@@ -151,23 +151,12 @@ fn match_path(template: &str, segments: &[&str]) -> Option<(HashMap<String, Stri
     (parts.len() == segments.len()).then_some((params, score))
 }
 
-/// Percent-decodes a path segment or query component (`+` stays `+`).
+/// Percent-decodes a path segment or query component (`+` stays `+`; a
+/// `%` not followed by two hex digits stays as it is).
 pub fn decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                out.push(v);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 /// Reads the `http` / `httpApi` events of function `function` from its
@@ -263,6 +252,15 @@ mod tests {
             cors: false,
             payload: Payload::V1,
         }
+    }
+
+    #[test]
+    fn decoding_leaves_what_is_not_an_escape() {
+        assert_eq!(decode("a%20b%2F%zz%2"), "a b/%zz%2");
+        // Found by the invoke_request fuzz target: a `%` before a
+        // multi-byte character used to split it and panic.
+        assert_eq!(decode("%1\u{333}x"), "%1\u{333}x");
+        assert_eq!(decode("%E2%9C%93+"), "\u{2713}+");
     }
 
     #[test]
