@@ -148,17 +148,13 @@ impl DynamoDb {
             code: "RequestFailed".to_string(),
             message,
         };
-        let body = serde_json::to_vec(&body).expect("JSON values serialize");
-        let target = format!("{TARGET_PREFIX}{operation}");
-        let host = match self.endpoint.port() {
-            Some(port) => format!("{}:{port}", self.endpoint.host().unwrap_or_default()),
-            None => self.endpoint.host().unwrap_or_default().to_string(),
-        };
+        let body = Bytes::from(serde_json::to_vec(&body).expect("JSON values serialize"));
+        // SigV4 signs the `host` it derives from the URI, as the client
+        // sends it.
         let mut request = http::Request::post(&self.endpoint)
-            .header(http::header::HOST, &host)
             .header(http::header::CONTENT_TYPE, "application/x-amz-json-1.0")
-            .header("x-amz-target", &target)
-            .body(Full::new(Bytes::from(body.clone())))
+            .header("x-amz-target", format!("{TARGET_PREFIX}{operation}"))
+            .body(Full::new(body.clone()))
             .map_err(|e| transport(e.to_string()))?;
         let identity = self.credentials.clone().into();
         let params = v4::SigningParams::builder()

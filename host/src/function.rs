@@ -186,7 +186,7 @@ pub struct Function {
     /// The key-value stores its instances may open.
     kv: Arc<Grants>,
     /// The connection pool of its outbound HTTP, made on first use.
-    outbound_client: OnceLock<HttpClient<WasiBody>>,
+    outbound_client: Arc<OnceLock<HttpClient<WasiBody>>>,
     load_stats: LoadStats,
     pool: Pool,
 }
@@ -207,7 +207,7 @@ impl Function {
             name: config.name.as_str().into(),
             files,
             kv: Arc::new(kv),
-            outbound_client: OnceLock::new(),
+            outbound_client: Arc::default(),
             config,
             engine,
             pre,
@@ -320,7 +320,7 @@ impl Function {
             allow: self.config.allowed_outbound.clone(),
             function: self.name.clone(),
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
-            client: self.outbound_client.get_or_init(crate::net::client).clone(),
+            client: self.outbound_client.clone(),
         }
     }
 

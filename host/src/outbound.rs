@@ -15,7 +15,7 @@
 //! per function ([`crate::net`]), so a warm instance's second call to an
 //! origin, or another instance's, reuses the first call's connection.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use http::uri::Uri;
@@ -172,8 +172,10 @@ pub struct OutboundHooks {
     pub function: Arc<str>,
     /// The response-body cap.
     pub max_response_bytes: u64,
-    /// The function's connection pool.
-    pub client: HttpClient<WasiBody>,
+    /// The function's connection pool, shared by its instances and made by
+    /// the first request that passes the allow-list (a function that never
+    /// calls out never pays for the TLS setup).
+    pub client: Arc<OnceLock<HttpClient<WasiBody>>>,
 }
 
 type SendFuture = Box<
@@ -208,7 +210,7 @@ impl WasiHttpHooks for OutboundHooks {
             .and_then(|o| o.first_byte_timeout)
             .unwrap_or(FIRST_BYTE_TIMEOUT);
         let limit = self.max_response_bytes;
-        let client = self.client.clone();
+        let client = self.client.get_or_init(crate::net::client).clone();
         Box::new(async move {
             let response = match tokio::time::timeout(first_byte, client.request(request)).await {
                 Err(_) => return Err(HttpError::ConnectionReadTimeout),
@@ -254,11 +256,8 @@ fn send_error(e: hyper_util::client::legacy::Error) -> HttpError {
         }
         source = s.source();
     }
+    // A connect timeout is an io::Error (TimedOut) in the chain, above.
     if e.is_connect() {
-        // hyper-util reports a connect timeout as a bare message.
-        if format!("{e:?}").contains("timed out") {
-            return HttpError::ConnectionTimeout;
-        }
         return HttpError::Connect(std::io::Error::other(format!("{e:?}")));
     }
     HttpError::InternalError(Some(format!("{e:?}")))
