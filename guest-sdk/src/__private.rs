@@ -73,15 +73,29 @@ where
     F: FnOnce(E, Context) -> Result<R, Er>,
 {
     install_panic_hook();
-    // As Lambda's runtimes do: the invocation's X-Ray trace header is also in
-    // `_X_AMZN_TRACE_ID`, for tracing libraries that read it from there. A
-    // guest instance runs one invocation at a time on one thread, so setting
-    // the process environment here is race-free.
-    match &ctx.trace_id {
-        Some(trace) => std::env::set_var("_X_AMZN_TRACE_ID", trace),
-        None => std::env::remove_var("_X_AMZN_TRACE_ID"),
-    }
+    set_trace_env(ctx.trace_id.as_deref());
     call(&event, Context::from(ctx), f).map_err(Error::into_wit)
+}
+
+/// As Lambda's runtimes do: the invocation's X-Ray trace header is also in
+/// `_X_AMZN_TRACE_ID`, for tracing libraries that read it from there. A
+/// guest instance runs one invocation at a time on one thread, so setting
+/// the process environment here is race-free.
+#[cfg(target_family = "wasm")]
+fn set_trace_env(trace: Option<&str>) {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    // Whether the variable may be set now (at first, unknown: the
+    // function's environment could hold one). Unsetting scans the whole
+    // environment, which an invocation without a trace need not pay for.
+    static SET: AtomicBool = AtomicBool::new(true);
+    match trace {
+        Some(trace) => {
+            std::env::set_var("_X_AMZN_TRACE_ID", trace);
+            SET.store(true, Ordering::Relaxed);
+        }
+        None if SET.swap(false, Ordering::Relaxed) => std::env::remove_var("_X_AMZN_TRACE_ID"),
+        None => {}
+    }
 }
 
 /// Runs the init function (the body of the `init` export).
@@ -92,6 +106,10 @@ where
     F: FnOnce() -> Result<(), Er>,
 {
     install_panic_hook();
+    // What the first invocation would otherwise set up on its own request
+    // path (the process environment, the logger): here it counts as init,
+    // and a pre-warmed spare's first event finds it done.
+    crate::logging::init();
     f().map_err(|e| e.into().into_wit())
 }
 

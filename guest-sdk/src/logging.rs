@@ -24,8 +24,21 @@ use serde_json::Map;
 
 use crate::Context;
 
-/// The invocation the logs belong to: (request id, function name).
-static CURRENT: Mutex<Option<(String, String)>> = Mutex::new(None);
+/// The invocation the logs belong to.
+static CURRENT: Mutex<Current> = Mutex::new(Current {
+    active: false,
+    request_id: String::new(),
+    function_name: String::new(),
+});
+
+/// The request id and function name of the running invocation, if
+/// `active`. The strings are kept between invocations so that `begin`
+/// reuses their buffers instead of allocating.
+struct Current {
+    active: bool,
+    request_id: String,
+    function_name: String,
+}
 
 struct JsonLogger;
 
@@ -41,15 +54,21 @@ pub fn init() {
 
 /// Ties the following log lines to `ctx`'s invocation.
 pub(crate) fn begin(ctx: &Context) {
-    *lock() = Some((ctx.request_id.clone(), ctx.function_name.clone()));
+    let mut current = lock();
+    current.active = true;
+    current.request_id.clear();
+    current.request_id.push_str(&ctx.request_id);
+    if current.function_name != ctx.function_name {
+        current.function_name.clone_from(&ctx.function_name);
+    }
 }
 
 /// Ends the invocation's scope: later lines (from `init`) carry no request id.
 pub(crate) fn end() {
-    *lock() = None;
+    lock().active = false;
 }
 
-fn lock() -> std::sync::MutexGuard<'static, Option<(String, String)>> {
+fn lock() -> std::sync::MutexGuard<'static, Current> {
     CURRENT.lock().unwrap_or_else(|p| p.into_inner())
 }
 
@@ -79,10 +98,12 @@ pub fn format(record: &Record<'_>, now: SystemTime) -> String {
     line.insert("level".into(), level.into());
     line.insert("message".into(), record.args().to_string().into());
     line.insert("logger".into(), record.target().into());
-    if let Some((request_id, function_name)) = lock().as_ref() {
-        line.insert("requestId".into(), request_id.clone().into());
-        line.insert("functionName".into(), function_name.clone().into());
+    let current = lock();
+    if current.active {
+        line.insert("requestId".into(), current.request_id.clone().into());
+        line.insert("functionName".into(), current.function_name.clone().into());
     }
+    drop(current);
     let mut fields = Fields(&mut line);
     let _ = record.key_values().visit(&mut fields);
     serde_json::Value::Object(line).to_string()

@@ -153,7 +153,12 @@ pub fn add_property(key: &str, value: impl Into<Value>) {
 
 /// Marks the start of an invocation of `function_name`.
 pub(crate) fn begin(function_name: &str) {
-    with(|p| p.function_name = Some(function_name.to_string()));
+    with(|p| {
+        // The same name every time in practice: keep it rather than copy it.
+        if p.function_name.as_deref() != Some(function_name) {
+            p.function_name = Some(function_name.to_string());
+        }
+    });
 }
 
 /// Writes this invocation's metrics (if any) as EMF lines on stdout and
@@ -173,26 +178,28 @@ pub fn flush_to_string() -> Option<String> {
 
 fn take_lines(now: SystemTime) -> Option<String> {
     let (namespace, dimensions, properties, metrics) = with(|p| {
-        let function_name = p.function_name.take();
+        if p.metrics.is_empty() {
+            // The common case: nothing to write, and nothing to look up.
+            p.dimensions.clear();
+            p.properties.clear();
+            return None;
+        }
         let mut dimensions = std::mem::take(&mut p.dimensions);
         if dimensions.is_empty() {
-            if let Some(f) = function_name {
-                dimensions.insert("FunctionName".into(), f);
+            if let Some(f) = &p.function_name {
+                dimensions.insert("FunctionName".into(), f.clone());
             }
         }
         let namespace = p.namespace.clone().unwrap_or_else(|| {
             std::env::var("POWERTOOLS_METRICS_NAMESPACE").unwrap_or_else(|_| "wasmfn".into())
         });
-        (
+        Some((
             namespace,
             dimensions,
             std::mem::take(&mut p.properties),
             std::mem::take(&mut p.metrics),
-        )
-    });
-    if metrics.is_empty() {
-        return None;
-    }
+        ))
+    })?;
     let timestamp = now
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)

@@ -162,6 +162,17 @@ fn base_config() -> Config {
     // The handler ABI is synchronous (WASI 0.2); the component-model-async
     // machinery would only add per-call and per-store bookkeeping.
     config.concurrency_support(false);
+    // `WASMFN_PROFILE=perfmap` (or `jitdump`) names guest functions for
+    // `perf`, as `wasmtime run --profile` does; it changes no compiled code.
+    match std::env::var("WASMFN_PROFILE").as_deref() {
+        Ok("perfmap") => {
+            config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+        }
+        Ok("jitdump") => {
+            config.profiler(wasmtime::ProfilingStrategy::JitDump);
+        }
+        _ => {}
+    }
     config
 }
 
@@ -180,10 +191,15 @@ fn pooling_config(options: &EngineOptions) -> PoolingAllocationConfig {
     // Every async call runs on a fiber stack; one per live instance.
     pool.total_stacks(instances);
     pool.max_memory_size((options.max_memory_mb as usize) << 20);
-    // Keeping a little of each slot resident after it is freed avoids an
-    // madvise + page fault round trip for the hot first pages of the next
-    // instance (stack, data, small heaps).
-    pool.linear_memory_keep_resident(64 << 10);
+    // When a slot is freed, the pages its instance dirtied (stack top, data,
+    // the heap a call used) are reset in place and stay mapped, up to 1 MiB,
+    // instead of being dropped with madvise: the next instance of the same
+    // function in that slot then runs `init` and its first call without a
+    // page fault per page. PAGEMAP_SCAN (Linux 6.7+) finds exactly the
+    // dirty pages; without it the lowest 1 MiB is reset by memset. Measured
+    // on `hello`: cold start 77 → 44 µs, first call on a spare 27 → 19 µs.
+    pool.linear_memory_keep_resident(1 << 20);
+    pool.pagemap_scan(wasmtime::Enabled::Auto);
     pool.table_keep_resident(16 << 10);
     pool
 }
