@@ -83,20 +83,26 @@ where
 /// the process environment here is race-free.
 #[cfg(target_family = "wasm")]
 fn set_trace_env(trace: Option<&str>) {
-    use std::sync::atomic::{AtomicBool, Ordering};
-    // Whether the variable may be set now (at first, unknown: the
-    // function's environment could hold one). Unsetting scans the whole
-    // environment, which an invocation without a trace need not pay for.
-    static SET: AtomicBool = AtomicBool::new(true);
+    use std::sync::atomic::Ordering;
+    // Whether the variable may be set now: at first, unknown (the
+    // function's environment could hold one, if `init` did not run).
+    // Unsetting scans the whole environment, which an invocation without a
+    // trace need not pay for.
     match trace {
         Some(trace) => {
             std::env::set_var("_X_AMZN_TRACE_ID", trace);
-            SET.store(true, Ordering::Relaxed);
+            TRACE_SET.store(true, Ordering::Relaxed);
         }
-        None if SET.swap(false, Ordering::Relaxed) => std::env::remove_var("_X_AMZN_TRACE_ID"),
+        None if TRACE_SET.swap(false, Ordering::Relaxed) => {
+            std::env::remove_var("_X_AMZN_TRACE_ID")
+        }
         None => {}
     }
 }
+
+/// See [`set_trace_env`].
+#[cfg(target_family = "wasm")]
+static TRACE_SET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
 
 /// Runs the init function (the body of the `init` export).
 #[cfg(target_family = "wasm")]
@@ -107,9 +113,11 @@ where
 {
     install_panic_hook();
     // What the first invocation would otherwise set up on its own request
-    // path (the process environment, the logger): here it counts as init,
-    // and a pre-warmed spare's first event finds it done.
+    // path (the process environment, the logger, clearing a trace id the
+    // environment may hold): here it counts as init, and a pre-warmed
+    // spare's first event finds it done.
     crate::logging::init();
+    set_trace_env(None);
     f().map_err(|e| e.into().into_wit())
 }
 
