@@ -97,6 +97,8 @@ enum Chore {
     Refill(Arc<Ready>),
     /// A function's root, removed (with everything in it) when dropped.
     Discard(tempfile::TempDir),
+    /// Remove the roots left behind by wasmfn processes that are gone.
+    Sweep,
 }
 
 /// The janitor: one thread per process doing the slow directory work.
@@ -113,15 +115,60 @@ fn janitor() -> Sender<Chore> {
                             Chore::Recycle(ready, dir) => ready.recycle(dir),
                             Chore::Refill(ready) => ready.refill(),
                             Chore::Discard(root) => drop(root),
+                            Chore::Sweep => sweep_stale_roots(&std::env::temp_dir()),
                         }
                     }
                 })
                 .expect("spawning the /tmp janitor thread");
+            // A process that exits (or is killed) with functions loaded
+            // leaves their roots behind; the next one cleans up.
+            let _ = tx.send(Chore::Sweep);
             Mutex::new(tx)
         })
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .clone()
+}
+
+/// How a function's root is named in the system's temporary directory:
+/// this prefix, the process id, `-`, the function's name, `-` and a random
+/// suffix. The process id tells a later process whose roots are stale.
+const ROOT_PREFIX: &str = "wasmfn-";
+
+/// Removes, under `dir`, the function roots of processes that no longer
+/// run. A root whose process id is taken again by another process is kept
+/// until that one is gone too: only ever too few are removed, never one in
+/// use.
+fn sweep_stale_roots(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(ROOT_PREFIX))
+            .and_then(|rest| rest.split_once('-'))
+            .and_then(|(pid, _)| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if !process_exists(pid) {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
+/// Whether a process `pid` runs (or cannot be known not to).
+fn process_exists(pid: u32) -> bool {
+    if pid == std::process::id() {
+        return true;
+    }
+    if cfg!(target_os = "linux") {
+        Path::new("/proc").join(pid.to_string()).exists()
+    } else {
+        true
+    }
 }
 
 /// A function's directory of instance `/tmp`s and its merged layers.
@@ -150,7 +197,7 @@ impl FunctionFiles {
     /// Creates the function's scratch root and merges its layers.
     pub fn new(function: &str, layers: &[PathBuf], tmp_mb: u32) -> std::io::Result<Self> {
         let root = tempfile::Builder::new()
-            .prefix(&format!("wasmfn-{function}-"))
+            .prefix(&format!("{ROOT_PREFIX}{}-{function}-", std::process::id()))
             .tempdir()?;
         let opt = match layers {
             [] => None,
@@ -323,6 +370,24 @@ mod tests {
         }
         assert!(!path.join("cache").exists());
         assert_eq!(usage(files.root()), usage(files.opt().unwrap()));
+    }
+
+    #[test]
+    fn roots_of_gone_processes_are_swept_and_others_kept() {
+        let tmp = tempfile::tempdir().unwrap();
+        // Process ids above the kernel's maximum (4194304) are never alive.
+        let gone = tmp.path().join(format!("{ROOT_PREFIX}4294967-hello-abc"));
+        let mine = tmp
+            .path()
+            .join(format!("{ROOT_PREFIX}{}-my-fn-abc", std::process::id()));
+        let other = tmp.path().join("wasmfn-hello-not-a-pid");
+        for dir in [&gone, &mine, &other] {
+            std::fs::create_dir_all(dir.join("tmp-0")).unwrap();
+        }
+        sweep_stale_roots(tmp.path());
+        assert!(!gone.exists());
+        assert!(mine.exists());
+        assert!(other.exists());
     }
 
     #[test]
