@@ -181,6 +181,10 @@ pub struct Function {
     environment: Vec<(String, String)>,
     /// The name, shared with every instance's outbound hooks.
     name: Arc<str>,
+    /// Its unqualified ARN and its log group, made once rather than per
+    /// invocation.
+    arn: String,
+    log_group: String,
     /// Instance `/tmp`s and the `/opt` layers.
     files: FunctionFiles,
     /// The key-value stores its instances may open.
@@ -205,6 +209,8 @@ impl Function {
         let config_pool = config.pool.clone();
         Function {
             name: config.name.as_str().into(),
+            arn: config.arn(),
+            log_group: config.log_group(),
             files,
             kv: Arc::new(kv),
             outbound_client: Arc::default(),
@@ -441,10 +447,10 @@ impl Function {
             invoked_function_arn: request
                 .invoked_function_arn
                 .clone()
-                .unwrap_or_else(|| self.config.arn()),
+                .unwrap_or_else(|| self.arn.clone()),
             memory_limit_in_mb: self.config.memory_mb,
             deadline_ms: unix_ms(SystemTime::now() + self.config.timeout),
-            log_group_name: self.config.log_group(),
+            log_group_name: self.log_group.clone(),
             log_stream_name: log_stream_name.to_string(),
             trace_id: request.trace_id.clone(),
             client_context: request.client_context.clone(),
