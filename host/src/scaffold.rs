@@ -177,6 +177,10 @@ pub fn create(
             serde_json::to_string_pretty(&sample).expect("JSON") + "\n",
         ),
         (".gitignore", "/target\n".to_string()),
+        (
+            ".cargo/config.toml",
+            include_str!("../templates/cargo-config.toml").to_string(),
+        ),
     ];
     let mut written = Vec::new();
     for (relative, text) in files {

@@ -59,6 +59,9 @@ fn every_template_builds_tests_and_invokes() {
         );
         assert!(out.status.success(), "{}", text(&out.stderr));
         assert!(text(&out.stdout).contains("cargo build --release --target wasm32-wasip2"));
+        // The guest build settings the example functions use come along.
+        let config = std::fs::read_to_string(dir.join(".cargo/config.toml")).unwrap();
+        assert!(config.contains("[target.wasm32-wasip2]"), "{config}");
 
         cargo(&dir, &target, &["build", "--target", "wasm32-wasip2"]);
         cargo(&dir, &target, &["test", "--quiet"]);
