@@ -97,8 +97,6 @@ enum Chore {
     Refill(Arc<Ready>),
     /// A function's root, removed (with everything in it) when dropped.
     Discard(tempfile::TempDir),
-    /// Remove the roots left behind by wasmfn processes that are gone.
-    Sweep,
 }
 
 /// The janitor: one thread per process doing the slow directory work.
@@ -115,14 +113,17 @@ fn janitor() -> Sender<Chore> {
                             Chore::Recycle(ready, dir) => ready.recycle(dir),
                             Chore::Refill(ready) => ready.refill(),
                             Chore::Discard(root) => drop(root),
-                            Chore::Sweep => sweep_stale_roots(&std::env::temp_dir()),
                         }
                     }
                 })
                 .expect("spawning the /tmp janitor thread");
             // A process that exits (or is killed) with functions loaded
-            // leaves their roots behind; the next one cleans up.
-            let _ = tx.send(Chore::Sweep);
+            // leaves their roots behind; the next one cleans up, on a thread
+            // of its own so that removing big trees never delays the
+            // janitor's chores for this process's instances.
+            let _ = std::thread::Builder::new()
+                .name("wasmfn-tmp-sweep".into())
+                .spawn(|| sweep_stale_roots(&std::env::temp_dir()));
             Mutex::new(tx)
         })
         .lock()
