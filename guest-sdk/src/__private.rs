@@ -84,10 +84,6 @@ where
 #[cfg(target_family = "wasm")]
 fn set_trace_env(trace: Option<&str>) {
     use std::sync::atomic::Ordering;
-    // Whether the variable may be set now: at first, unknown (the
-    // function's environment could hold one, if `init` did not run).
-    // Unsetting scans the whole environment, which an invocation without a
-    // trace need not pay for.
     match trace {
         Some(trace) => {
             std::env::set_var("_X_AMZN_TRACE_ID", trace);
@@ -100,7 +96,10 @@ fn set_trace_env(trace: Option<&str>) {
     }
 }
 
-/// See [`set_trace_env`].
+/// Whether `_X_AMZN_TRACE_ID` may be set now: at first, unknown (the
+/// function's environment could hold one, if `init` did not run).
+/// Unsetting scans the whole environment, which an invocation without a
+/// trace need not pay for.
 #[cfg(target_family = "wasm")]
 static TRACE_SET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
 
