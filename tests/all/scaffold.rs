@@ -25,6 +25,14 @@ fn cargo(dir: &Path, target_dir: &Path, args: &[&str]) {
     );
 }
 
+/// The `rustflags` lines of a cargo config.
+fn rustflags(config: &str) -> Vec<&str> {
+    config
+        .lines()
+        .filter(|l| l.trim_start().starts_with("rustflags"))
+        .collect()
+}
+
 /// What each template's sample invocation must answer.
 fn check(template: &str, response: &Value) {
     match template {
@@ -59,9 +67,18 @@ fn every_template_builds_tests_and_invokes() {
         );
         assert!(out.status.success(), "{}", text(&out.stderr));
         assert!(text(&out.stdout).contains("cargo build --release --target wasm32-wasip2"));
-        // The guest build settings the example functions use come along.
+        // The guest build settings the example functions use come along,
+        // the same flags (the two files are kept apart only because a crate
+        // cannot include a file from outside itself).
         let config = std::fs::read_to_string(dir.join(".cargo/config.toml")).unwrap();
         assert!(config.contains("[target.wasm32-wasip2]"), "{config}");
+        assert!(!rustflags(&config).is_empty(), "{config}");
+        let ours = Path::new(env!("CARGO_MANIFEST_DIR")).join("../functions/.cargo/config.toml");
+        assert_eq!(
+            rustflags(&config),
+            rustflags(&std::fs::read_to_string(ours).unwrap()),
+            "host/templates/cargo-config.toml and functions/.cargo/config.toml differ"
+        );
 
         cargo(&dir, &target, &["build", "--target", "wasm32-wasip2"]);
         cargo(&dir, &target, &["test", "--quiet"]);
