@@ -67,11 +67,13 @@
 //! [`dynamodb`] (stream images as values, feature `dynamodb`), [`config`]
 //! (typed environment, every missing variable reported), [`kv`] (the
 //! key-value stores granted to the function), [`retry`]
-//! (backoff with jitter) and [`metrics`] (CloudWatch EMF).
+//! (backoff with jitter) and [`metrics`] (CloudWatch EMF). On wasm, a cache
+//! of freed small blocks ([`alloc_cache`]) is the global allocator.
 //!
 //! Globals persist between invocations while the host keeps the instance
 //! warm, as they do between warm Lambda invocations.
 
+pub mod alloc_cache;
 pub mod batch;
 pub mod config;
 mod context;
@@ -101,6 +103,17 @@ pub use wasmfn_guest_macros::handler;
 /// ```
 #[cfg(all(feature = "http-client", target_family = "wasm"))]
 pub use waki as http_client;
+
+/// Small blocks freed by a warm call are reused by the next one instead of
+/// going through wasi-libc's allocator (see [`alloc_cache`]).
+#[cfg(all(
+    feature = "alloc-cache",
+    target_family = "wasm",
+    not(target_feature = "atomics")
+))]
+#[global_allocator]
+static ALLOCATOR: alloc_cache::CachingAlloc<std::alloc::System> =
+    alloc_cache::CachingAlloc::new(std::alloc::System);
 
 /// Re-exported so that handlers need no direct dependency.
 pub use log;
