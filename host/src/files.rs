@@ -7,7 +7,7 @@
 //!   the instance stays warm (a cache written by one invocation is there for
 //!   the next) and removed with the instance. Its size is capped
 //!   (`ephemeralStorageSize`, 512 MB by default; `0` gives the function no
-//!   `/tmp` at all, saving its ~3 µs per instantiation). The usage is measured
+//!   `/tmp` at all). The usage is measured
 //!   after invocations, at most every [`CHECK_INTERVAL`] per instance so
 //!   that a warm call does not pay for a directory walk; an instance found
 //!   over its cap is retired, which deletes its `/tmp`.
@@ -16,17 +16,25 @@
 //!   ~25 µs, rmdir ~50 µs, against ~6 µs for a whole pooled instantiation),
 //!   so they stay off the request path: each function keeps a few empty
 //!   directories ready, and a janitor thread empties and recycles the `/tmp`
-//!   of every retired instance. Creating an instance only opens a ready
-//!   directory.
+//!   of every retired instance. Even opening a ready directory (~2.7 µs)
+//!   waits until the guest first asks for its preopened directories
+//!   (`wasi:filesystem/preopens`, which wasi-libc calls on the first path
+//!   it resolves): an instance that never touches a file never opens its
+//!   `/tmp`, and instantiation does no filesystem work at all.
 //! * **`/opt`**: the manifest's `layers`, directories merged in order (a
 //!   later layer's file wins, as Lambda extracts layers in order), mounted
-//!   read-only.
+//!   read-only. It is opened once per function and shared by its instances.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{channel, Sender};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
+
+use wasmtime::component::{HasData, Resource, ResourceTable};
+use wasmtime_wasi::filesystem::{Descriptor, Dir};
+use wasmtime_wasi::p2::bindings::filesystem::preopens;
+use wasmtime_wasi::{FsPerms, OpenMode};
 
 /// Lambda's default ephemeral storage, in MB.
 pub const DEFAULT_TMP_MB: u32 = 512;
@@ -173,10 +181,11 @@ fn process_exists(pid: u32) -> bool {
 }
 
 /// A function's directory of instance `/tmp`s and its merged layers.
-#[derive(Debug)]
 pub struct FunctionFiles {
     ready: Arc<Ready>,
     opt: Option<PathBuf>,
+    /// `opt`, opened once for every instance.
+    opt_dir: Option<Dir>,
     tmp_cap_bytes: u64,
     /// Always `Some` until dropped, when the janitor removes it.
     root: Option<tempfile::TempDir>,
@@ -212,6 +221,10 @@ impl FunctionFiles {
                 Some(merged)
             }
         };
+        let opt_dir = opt
+            .as_deref()
+            .map(|opt| open_dir(opt, FsPerms::ReadOnly))
+            .transpose()?;
         let ready = Arc::new(Ready {
             root: root.path().to_owned(),
             next: AtomicU64::new(0),
@@ -220,11 +233,14 @@ impl FunctionFiles {
         });
         // In the background: a load should not wait for directories, and a
         // first instance that comes before them makes its own.
-        ready.refilling.store(true, Ordering::Release);
-        let _ = janitor().send(Chore::Refill(ready.clone()));
+        if tmp_mb > 0 {
+            ready.refilling.store(true, Ordering::Release);
+            let _ = janitor().send(Chore::Refill(ready.clone()));
+        }
         Ok(FunctionFiles {
             ready,
             opt,
+            opt_dir,
             tmp_cap_bytes: u64::from(tmp_mb) << 20,
             root: Some(root),
         })
@@ -260,6 +276,102 @@ impl FunctionFiles {
     /// The directory holding this function's instance `/tmp`s.
     pub fn root(&self) -> &Path {
         &self.ready.root
+    }
+}
+
+impl std::fmt::Debug for FunctionFiles {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FunctionFiles")
+            .field("root", &self.ready.root)
+            .field("opt", &self.opt)
+            .field("tmp_cap_bytes", &self.tmp_cap_bytes)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Opens a host directory to preopen, as `WasiCtxBuilder::preopened_dir`
+/// would.
+fn open_dir(path: &Path, perms: FsPerms) -> std::io::Result<Dir> {
+    let dir = std::fs::File::open(path)?;
+    if !dir.metadata()?.is_dir() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::NotADirectory,
+            format!("{} is not a directory", path.display()),
+        ));
+    }
+    let mode = match perms {
+        FsPerms::ReadOnly => OpenMode::READ,
+        FsPerms::ReadWrite => OpenMode::READ | OpenMode::WRITE,
+    };
+    Ok(Dir::new(dir, perms, mode, false))
+}
+
+/// One instance's view of the filesystem: its `/tmp`, taken and opened the
+/// first time the guest asks for its directories, and the function's `/opt`.
+pub struct InstanceFiles {
+    function: Arc<FunctionFiles>,
+    tmp: Option<(InstanceTmp, Dir)>,
+}
+
+impl InstanceFiles {
+    /// Files for a new instance of the function; nothing is opened yet.
+    pub fn new(function: Arc<FunctionFiles>) -> Self {
+        InstanceFiles {
+            function,
+            tmp: None,
+        }
+    }
+
+    /// The instance's `/tmp`, once the guest has asked for it.
+    pub fn tmp_mut(&mut self) -> Option<&mut InstanceTmp> {
+        self.tmp.as_mut().map(|(tmp, _)| tmp)
+    }
+
+    /// The directories the guest sees, with their guest paths: `/tmp`
+    /// (unless the function's ephemeral storage is 0) and `/opt` (if it has
+    /// layers).
+    fn preopens(&mut self) -> std::io::Result<Vec<(Dir, &'static str)>> {
+        let mut dirs = Vec::with_capacity(2);
+        if self.function.tmp_cap_bytes > 0 {
+            let (_, dir) = match &mut self.tmp {
+                Some(tmp) => tmp,
+                none => {
+                    let tmp = self.function.instance_tmp()?;
+                    let dir = open_dir(tmp.path(), FsPerms::ReadWrite)?;
+                    none.insert((tmp, dir))
+                }
+            };
+            dirs.push((dir.clone(), "/tmp"));
+        }
+        if let Some(opt) = &self.function.opt_dir {
+            dirs.push((opt.clone(), "/opt"));
+        }
+        Ok(dirs)
+    }
+}
+
+/// `wasi:filesystem/preopens` over [`InstanceFiles`]; it replaces
+/// wasmtime-wasi's, which would need every directory opened up front.
+pub struct Preopens;
+
+impl HasData for Preopens {
+    type Data<'a> = PreopensView<'a>;
+}
+
+/// What [`Preopens`] works on: an instance's files and resource table.
+pub struct PreopensView<'a> {
+    pub files: &'a mut InstanceFiles,
+    pub table: &'a mut ResourceTable,
+}
+
+impl preopens::Host for PreopensView<'_> {
+    fn get_directories(&mut self) -> wasmtime::Result<Vec<(Resource<Descriptor>, String)>> {
+        let dirs = self.files.preopens().map_err(|e| {
+            wasmtime::Error::msg(format!("cannot set up the instance's /tmp or /opt: {e}"))
+        })?;
+        dirs.into_iter()
+            .map(|(dir, path)| Ok((self.table.push(Descriptor::Dir(dir))?, path.to_owned())))
+            .collect()
     }
 }
 
@@ -389,6 +501,24 @@ mod tests {
         assert!(!gone.exists());
         assert!(mine.exists());
         assert!(other.exists());
+    }
+
+    #[test]
+    fn an_instance_opens_its_tmp_only_when_asked() {
+        let files = Arc::new(FunctionFiles::new("f", &[], DEFAULT_TMP_MB).unwrap());
+        let mut instance = InstanceFiles::new(files);
+        assert!(instance.tmp_mut().is_none());
+        let dirs = instance.preopens().unwrap();
+        assert_eq!(dirs.iter().map(|(_, p)| *p).collect::<Vec<_>>(), ["/tmp"]);
+        let path = instance.tmp_mut().unwrap().path().to_owned();
+        // Asked again, it is the same directory.
+        instance.preopens().unwrap();
+        assert_eq!(instance.tmp_mut().unwrap().path(), path);
+
+        let none = Arc::new(FunctionFiles::new("g", &[], 0).unwrap());
+        let mut instance = InstanceFiles::new(none);
+        assert!(instance.preopens().unwrap().is_empty());
+        assert!(instance.tmp_mut().is_none());
     }
 
     #[test]

@@ -185,8 +185,8 @@ pub struct Function {
     /// invocation.
     arn: String,
     log_group: String,
-    /// Instance `/tmp`s and the `/opt` layers.
-    files: FunctionFiles,
+    /// Instance `/tmp`s and the `/opt` layers, shared with every instance.
+    files: Arc<FunctionFiles>,
     /// The key-value stores its instances may open.
     kv: Arc<Grants>,
     /// The connection pool of its outbound HTTP, made on first use.
@@ -211,7 +211,7 @@ impl Function {
             name: config.name.as_str().into(),
             arn: config.arn(),
             log_group: config.log_group(),
-            files,
+            files: Arc::new(files),
             kv: Arc::new(kv),
             outbound_client: Arc::default(),
             config,
@@ -316,7 +316,7 @@ impl Function {
     }
 
     /// Instance `/tmp`s and the `/opt` layers.
-    pub(crate) fn files(&self) -> &FunctionFiles {
+    pub(crate) fn files(&self) -> &Arc<FunctionFiles> {
         &self.files
     }
 

@@ -10,7 +10,7 @@ use crate::bindings;
 use crate::cache::{ArtifactCache, ArtifactSource};
 use crate::engine::{Allocator, EngineOptions, WasmEngine};
 use crate::error::LoadError;
-use crate::files::FunctionFiles;
+use crate::files::{FunctionFiles, Preopens};
 use crate::function::{Exports, Function, FunctionConfig};
 use crate::instance::InstanceState;
 use crate::kv::Grants;
@@ -48,6 +48,14 @@ impl Host {
         let engine = WasmEngine::new(&options.engine)?;
         let mut linker = Linker::new(engine.engine());
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+        // Preopens come from the instance's files, opened on first use,
+        // instead of from the WASI context (see `files`).
+        linker.allow_shadowing(true);
+        wasmtime_wasi::p2::bindings::filesystem::preopens::add_to_linker::<_, Preopens>(
+            &mut linker,
+            InstanceState::preopens,
+        )?;
+        linker.allow_shadowing(false);
         // Guests may import wasi:http; whether a request goes out is the
         // function's allow-list's call (see `outbound`).
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;

@@ -13,10 +13,10 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use wasmtime::component::{Func, ResourceTable, TypedFunc};
 use wasmtime::{Store, Trap, UpdateDeadline, WasmBacktrace};
-use wasmtime_wasi::{FsPerms, I32Exit, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+use wasmtime_wasi::{I32Exit, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
-use crate::files::InstanceTmp;
+use crate::files::{InstanceFiles, InstanceTmp, PreopensView};
 use crate::kv::Grants;
 use crate::outbound::OutboundHooks;
 
@@ -49,6 +49,8 @@ pub struct InstanceState {
     outbound: OutboundHooks,
     kv: Arc<Grants>,
     table: ResourceTable,
+    /// Its `/tmp` and `/opt`, opened when the guest first asks.
+    files: InstanceFiles,
     pub(crate) limiter: MemoryLimiter,
     /// The deadline of the running call (invocation or init).
     deadline: Instant,
@@ -84,6 +86,14 @@ impl InstanceState {
     /// The instance's resource table.
     pub(crate) fn table(&mut self) -> &mut ResourceTable {
         &mut self.table
+    }
+
+    /// What `wasi:filesystem/preopens` works on.
+    pub(crate) fn preopens(&mut self) -> PreopensView<'_> {
+        PreopensView {
+            files: &mut self.files,
+            table: &mut self.table,
+        }
     }
 }
 
@@ -135,9 +145,6 @@ pub struct Instance {
     handle: Func,
     init: Option<InitFunc>,
     logs: LogBuffer,
-    /// The private `/tmp`, emptied with the instance (none when the
-    /// function's ephemeral storage is 0).
-    tmp: Option<InstanceTmp>,
     log_stream_name: String,
     invocations: u64,
     poisoned: bool,
@@ -155,34 +162,14 @@ impl Instance {
             .env("AWS_LAMBDA_LOG_STREAM_NAME", &log_stream_name)
             .stdout(logs.stream(Stream::Stdout))
             .stderr(logs.stream(Stream::Stderr));
-        // The only host directories a guest can reach (see `files`).
-        let files_error = |e: &dyn std::fmt::Display| {
-            FunctionError::new(
-                ERROR_UNHANDLED,
-                format!("cannot set up the instance's /tmp or /opt: {e}"),
-            )
-        };
-        let tmp = if config.tmp_mb == 0 {
-            None
-        } else {
-            let tmp = function
-                .files()
-                .instance_tmp()
-                .map_err(|e| files_error(&e))?;
-            wasi.preopened_dir(tmp.path(), "/tmp", FsPerms::ReadWrite)
-                .map_err(|e| files_error(&e))?;
-            Some(tmp)
-        };
-        if let Some(opt) = function.files().opt() {
-            wasi.preopened_dir(opt, "/opt", FsPerms::ReadOnly)
-                .map_err(|e| files_error(&e))?;
-        }
         let state = InstanceState {
             wasi: wasi.build(),
             http: WasiHttpCtx::new(),
             outbound: function.outbound_hooks(),
             kv: function.kv_grants().clone(),
             table: ResourceTable::new(),
+            // The only host directories a guest can reach (see `files`).
+            files: InstanceFiles::new(function.files().clone()),
             limiter: MemoryLimiter::new((config.memory_mb as usize) << 20),
             deadline: Instant::now() + INIT_TIMEOUT,
             fatal: None,
@@ -230,7 +217,6 @@ impl Instance {
             handle,
             init,
             logs,
-            tmp,
             log_stream_name,
             invocations: 0,
             poisoned: false,
@@ -297,7 +283,12 @@ impl Instance {
             handle.call_async(&mut self.store, (event, ctx)),
         )
         .await;
-        let over_cap = self.tmp.as_mut().and_then(InstanceTmp::over_cap);
+        let over_cap = self
+            .store
+            .data_mut()
+            .files
+            .tmp_mut()
+            .and_then(InstanceTmp::over_cap);
         let result = match call {
             Err(_elapsed) => Err(timeout_error(&ctx.request_id, timeout)),
             Ok(Err(e)) => Err(classify_error(
