@@ -178,7 +178,8 @@ pub struct Function {
     engine: Engine,
     pre: InstancePre<InstanceState>,
     exports: Exports,
-    environment: Vec<(String, String)>,
+    /// Lambda's variables and the function's own, shared by its instances.
+    environment: Arc<[(String, String)]>,
     /// The name, shared with every instance's outbound hooks.
     name: Arc<str>,
     /// Its unqualified ARN and its log group, made once rather than per
@@ -205,7 +206,7 @@ impl Function {
         exports: Exports,
         load_stats: LoadStats,
     ) -> Self {
-        let environment = lambda_environment(&config);
+        let environment = lambda_environment(&config).into();
         let config_pool = config.pool.clone();
         Function {
             name: config.name.as_str().into(),
@@ -330,7 +331,7 @@ impl Function {
         }
     }
 
-    pub(crate) fn environment(&self) -> &[(String, String)] {
+    pub(crate) fn environment(&self) -> &Arc<[(String, String)]> {
         &self.environment
     }
 

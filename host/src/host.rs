@@ -55,6 +55,11 @@ impl Host {
             &mut linker,
             InstanceState::preopens,
         )?;
+        // So does the environment (see `env`).
+        wasmtime_wasi::p2::bindings::cli::environment::add_to_linker::<_, HasSelf<_>>(
+            &mut linker,
+            InstanceState::env,
+        )?;
         linker.allow_shadowing(false);
         // Guests may import wasi:http; whether a request goes out is the
         // function's allow-list's call (see `outbound`).

@@ -16,6 +16,7 @@ use wasmtime::{Store, Trap, UpdateDeadline, WasmBacktrace};
 use wasmtime_wasi::{I32Exit, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
+use crate::env::InstanceEnv;
 use crate::files::{InstanceFiles, InstanceTmp, PreopensView};
 use crate::kv::Grants;
 use crate::outbound::OutboundHooks;
@@ -49,6 +50,8 @@ pub struct InstanceState {
     outbound: OutboundHooks,
     kv: Arc<Grants>,
     table: ResourceTable,
+    /// Its environment variables.
+    env: InstanceEnv,
     /// Its `/tmp` and `/opt`, opened when the guest first asks.
     files: InstanceFiles,
     pub(crate) limiter: MemoryLimiter,
@@ -86,6 +89,11 @@ impl InstanceState {
     /// The instance's resource table.
     pub(crate) fn table(&mut self) -> &mut ResourceTable {
         &mut self.table
+    }
+
+    /// What `wasi:cli/environment` reads.
+    pub(crate) fn env(&mut self) -> &mut InstanceEnv {
+        &mut self.env
     }
 
     /// What `wasi:filesystem/preopens` works on.
@@ -145,7 +153,6 @@ pub struct Instance {
     handle: Func,
     init: Option<InitFunc>,
     logs: LogBuffer,
-    log_stream_name: String,
     invocations: u64,
     poisoned: bool,
     created: Instant,
@@ -156,11 +163,9 @@ impl Instance {
     pub async fn new(function: &Function) -> Result<Self, FunctionError> {
         let config = function.config();
         let logs = LogBuffer::new(LOG_CAP_BYTES);
-        let log_stream_name = log_stream_name(&config.version);
         let mut wasi = WasiCtxBuilder::new();
-        wasi.envs(function.environment())
-            .env("AWS_LAMBDA_LOG_STREAM_NAME", &log_stream_name)
-            .stdout(logs.stream(Stream::Stdout))
+        // The environment is `env`'s, not the WASI context's.
+        wasi.stdout(logs.stream(Stream::Stdout))
             .stderr(logs.stream(Stream::Stderr));
         let state = InstanceState {
             wasi: wasi.build(),
@@ -168,6 +173,10 @@ impl Instance {
             outbound: function.outbound_hooks(),
             kv: function.kv_grants().clone(),
             table: ResourceTable::new(),
+            env: InstanceEnv::new(
+                function.environment().clone(),
+                log_stream_name(&config.version),
+            ),
             // The only host directories a guest can reach (see `files`).
             files: InstanceFiles::new(function.files().clone()),
             limiter: MemoryLimiter::new((config.memory_mb as usize) << 20),
@@ -217,7 +226,6 @@ impl Instance {
             handle,
             init,
             logs,
-            log_stream_name,
             invocations: 0,
             poisoned: false,
             created: Instant::now(),
@@ -355,7 +363,7 @@ impl Instance {
 
     /// The CloudWatch log stream name of this instance.
     pub fn log_stream_name(&self) -> &str {
-        &self.log_stream_name
+        self.store.data().env.log_stream_name()
     }
 
     /// The most linear memory the instance has used, plus its host overhead,

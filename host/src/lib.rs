@@ -28,6 +28,7 @@ pub mod bindings;
 pub mod cache;
 pub mod dynamodb;
 pub mod engine;
+pub mod env;
 pub mod error;
 pub mod files;
 pub mod function;

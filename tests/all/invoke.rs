@@ -111,6 +111,14 @@ async fn environment_reaches_the_guest_with_lambdas_own_variables() {
             "{var}: the host's own environment must not leak"
         );
     }
+    // The one variable of the instance rather than the function.
+    let event = json!({"action": "env", "text": "AWS_LAMBDA_LOG_STREAM_NAME"}).to_string();
+    let out = f.invoke(event.as_bytes(), InvokeRequest::default()).await;
+    let stream = json(&out.expect("not throttled").result.unwrap())["value"].clone();
+    assert!(
+        stream.as_str().is_some_and(|s| s.contains("/[$LATEST]")),
+        "{stream}"
+    );
 }
 
 #[tokio::test]

@@ -1,0 +1,56 @@
+//! What a guest reads from `wasi:cli/environment`: its function's variables,
+//! built once per function and shared by every instance, plus the one that
+//! differs per instance, `AWS_LAMBDA_LOG_STREAM_NAME`.
+//!
+//! wasmtime-wasi's implementation keeps a copy of the variables in each
+//! instance's WASI context and copies them again when the guest reads them.
+//! This one copies them once, when the guest asks (wasi-libc does on its
+//! first `getenv`, which the SDK's `init` makes), so creating an instance
+//! copies no strings.
+
+use std::sync::Arc;
+
+use wasmtime_wasi::p2::bindings::cli::environment;
+
+/// One instance's environment.
+pub struct InstanceEnv {
+    function: Arc<[(String, String)]>,
+    log_stream_name: String,
+}
+
+impl InstanceEnv {
+    /// The function's variables and this instance's log stream.
+    pub fn new(function: Arc<[(String, String)]>, log_stream_name: String) -> Self {
+        InstanceEnv {
+            function,
+            log_stream_name,
+        }
+    }
+
+    /// The instance's CloudWatch log stream name.
+    pub fn log_stream_name(&self) -> &str {
+        &self.log_stream_name
+    }
+}
+
+impl environment::Host for InstanceEnv {
+    fn get_environment(&mut self) -> wasmtime::Result<Vec<(String, String)>> {
+        let mut vars = Vec::with_capacity(self.function.len() + 1);
+        vars.extend_from_slice(&self.function);
+        vars.push((
+            "AWS_LAMBDA_LOG_STREAM_NAME".to_owned(),
+            self.log_stream_name.clone(),
+        ));
+        Ok(vars)
+    }
+
+    /// A Lambda handler has no command line.
+    fn get_arguments(&mut self) -> wasmtime::Result<Vec<String>> {
+        Ok(Vec::new())
+    }
+
+    /// Nor a working directory: paths resolve against the preopens.
+    fn initial_cwd(&mut self) -> wasmtime::Result<Option<String>> {
+        Ok(None)
+    }
+}
