@@ -144,30 +144,24 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for CachingAlloc<A> {
     unsafe fn realloc(&self, block: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         // SAFETY: the caller guarantees `new_size` is valid for this align.
         let new = unsafe { Layout::from_size_align_unchecked(new_size, layout.align()) };
-        let (old_class, new_class) = (class(&layout), class(&new));
-        if old_class.is_some() && old_class == new_class {
+        match (class(&layout), class(&new)) {
             // The block already holds its whole class.
-            return block;
-        }
-        if old_class.is_some() && new_class.is_some() {
-            // Between classes (a small vector growing): move through the
-            // cache rather than through the allocator behind.
-            let moved = unsafe { self.alloc(new) };
-            if !moved.is_null() {
-                unsafe {
-                    ptr::copy_nonoverlapping(block, moved, layout.size().min(new_size));
-                    self.dealloc(block, layout);
+            (Some(from), Some(to)) if from == to => block,
+            (None, None) => unsafe { self.inner.realloc(block, layout, new_size) },
+            // Between classes (a small vector growing), or into or out of
+            // the cached sizes: move, so that the allocator behind always
+            // sees a block with the layout it gave it.
+            _ => {
+                let moved = unsafe { self.alloc(new) };
+                if !moved.is_null() {
+                    unsafe {
+                        ptr::copy_nonoverlapping(block, moved, layout.size().min(new_size));
+                        self.dealloc(block, layout);
+                    }
                 }
+                moved
             }
-            return moved;
         }
-        // Into or out of the cached sizes: the allocator behind sees each
-        // block at the size it gave it (a class's full size for a cached
-        // class), and a small result is made a full class block, so that it
-        // can be cached when freed.
-        let old = old_class.map_or(layout, class_layout);
-        let size = new_class.map_or(new_size, |c| c * GRANULE);
-        unsafe { self.inner.realloc(block, old, size) }
     }
 }
 

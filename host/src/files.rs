@@ -515,6 +515,15 @@ mod tests {
         instance.preopens().unwrap();
         assert_eq!(instance.tmp_mut().unwrap().path(), path);
 
+        // A /tmp that cannot be made is an error for the guest's call, not
+        // a missing directory.
+        let broken = Arc::new(FunctionFiles::new("h", &[], 1).unwrap());
+        while broken.root().exists() {
+            // The janitor may be filling the root as it goes.
+            let _ = std::fs::remove_dir_all(broken.root());
+        }
+        assert!(InstanceFiles::new(broken).preopens().is_err());
+
         let none = Arc::new(FunctionFiles::new("g", &[], 0).unwrap());
         let mut instance = InstanceFiles::new(none);
         assert!(instance.preopens().unwrap().is_empty());

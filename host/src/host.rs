@@ -55,7 +55,8 @@ impl Host {
             &mut linker,
             InstanceState::preopens,
         )?;
-        // So does the environment (see `env`).
+        // The environment is one list shared by a function's instances
+        // (see `env`).
         wasmtime_wasi::p2::bindings::cli::environment::add_to_linker::<_, HasSelf<_>>(
             &mut linker,
             InstanceState::env,
