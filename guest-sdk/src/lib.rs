@@ -64,7 +64,7 @@
 //!
 //! The rest of the toolbox: [`response`] (HTTP responses for every HTTP
 //! source, errors as JSON), [`batch`] (partial batch responses),
-//! [`dynamodb`] (stream images as values, feature `dynamodb`), [`config`]
+//! `dynamodb` (stream images as values, feature `dynamodb`), [`config`]
 //! (typed environment, every missing variable reported), [`kv`] (the
 //! key-value stores granted to the function), [`retry`]
 //! (backoff with jitter) and [`metrics`] (CloudWatch EMF). On wasm, a cache
