@@ -183,9 +183,9 @@ fn process_exists(pid: u32) -> bool {
 /// A function's directory of instance `/tmp`s and its merged layers.
 pub struct FunctionFiles {
     ready: Arc<Ready>,
-    opt: Option<PathBuf>,
-    /// `opt`, opened once for every instance.
-    opt_dir: Option<Dir>,
+    /// The directory mounted at `/opt` (if the function has layers),
+    /// opened once for every instance.
+    opt: Option<Dir>,
     tmp_cap_bytes: u64,
     /// Always `Some` until dropped, when the janitor removes it.
     root: Option<tempfile::TempDir>,
@@ -212,19 +212,15 @@ impl FunctionFiles {
         let opt = match layers {
             [] => None,
             // One layer is mounted as it is.
-            [one] => Some(one.clone()),
+            [one] => Some(open_dir(one, FsPerms::ReadOnly)?),
             many => {
                 let merged = root.path().join("opt");
                 for layer in many {
                     copy_tree(layer, &merged)?;
                 }
-                Some(merged)
+                Some(open_dir(&merged, FsPerms::ReadOnly)?)
             }
         };
-        let opt_dir = opt
-            .as_deref()
-            .map(|opt| open_dir(opt, FsPerms::ReadOnly))
-            .transpose()?;
         let ready = Arc::new(Ready {
             root: root.path().to_owned(),
             next: AtomicU64::new(0),
@@ -240,15 +236,9 @@ impl FunctionFiles {
         Ok(FunctionFiles {
             ready,
             opt,
-            opt_dir,
             tmp_cap_bytes: u64::from(tmp_mb) << 20,
             root: Some(root),
         })
-    }
-
-    /// The directory mounted at `/opt`, if the function has layers.
-    pub fn opt(&self) -> Option<&Path> {
-        self.opt.as_deref()
     }
 
     /// An empty `/tmp` for one instance: a ready one, or (when a burst
@@ -283,7 +273,7 @@ impl std::fmt::Debug for FunctionFiles {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("FunctionFiles")
             .field("root", &self.ready.root)
-            .field("opt", &self.opt)
+            .field("opt", &self.opt.is_some())
             .field("tmp_cap_bytes", &self.tmp_cap_bytes)
             .finish_non_exhaustive()
     }
@@ -343,7 +333,7 @@ impl InstanceFiles {
             };
             dirs.push((dir.clone(), "/tmp"));
         }
-        if let Some(opt) = &self.function.opt_dir {
+        if let Some(opt) = &self.function.opt {
             dirs.push((opt.clone(), "/opt"));
         }
         Ok(dirs)
@@ -464,7 +454,8 @@ mod tests {
             DEFAULT_TMP_MB,
         )
         .unwrap();
-        let opt = files.opt().unwrap();
+        // Two layers are merged into the function's root.
+        let opt = files.root().join("opt");
         assert_eq!(
             std::fs::read_to_string(opt.join("lib/x")).unwrap(),
             "from b"
@@ -482,7 +473,7 @@ mod tests {
             std::thread::sleep(Duration::from_millis(5));
         }
         assert!(!path.join("cache").exists());
-        assert_eq!(usage(files.root()), usage(files.opt().unwrap()));
+        assert_eq!(usage(files.root()), usage(&opt));
     }
 
     #[test]
