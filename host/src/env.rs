@@ -15,12 +15,12 @@ use wasmtime_wasi::p2::bindings::cli::environment;
 /// One instance's environment.
 pub struct InstanceEnv {
     function: Arc<[(String, String)]>,
-    log_stream_name: String,
+    log_stream_name: Arc<str>,
 }
 
 impl InstanceEnv {
     /// The function's variables and this instance's log stream.
-    pub fn new(function: Arc<[(String, String)]>, log_stream_name: String) -> Self {
+    pub fn new(function: Arc<[(String, String)]>, log_stream_name: Arc<str>) -> Self {
         InstanceEnv {
             function,
             log_stream_name,
@@ -28,7 +28,7 @@ impl InstanceEnv {
     }
 
     /// The instance's CloudWatch log stream name.
-    pub fn log_stream_name(&self) -> &str {
+    pub fn log_stream_name(&self) -> &Arc<str> {
         &self.log_stream_name
     }
 }
@@ -39,7 +39,7 @@ impl environment::Host for InstanceEnv {
         vars.extend_from_slice(&self.function);
         vars.push((
             "AWS_LAMBDA_LOG_STREAM_NAME".to_owned(),
-            self.log_stream_name.clone(),
+            self.log_stream_name.to_string(),
         ));
         Ok(vars)
     }

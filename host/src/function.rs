@@ -356,13 +356,11 @@ impl Function {
         event: &[u8],
     ) -> Result<Vec<u8>, FunctionError> {
         let request_id = uuid::Uuid::new_v4().to_string();
-        let ctx = self.context(
-            &request_id,
-            &InvokeRequest::default(),
-            instance.log_stream_name(),
-        );
+        let request = InvokeRequest::default();
+        let log_stream_name = Arc::clone(instance.log_stream_name());
+        let ctx = self.context(&request_id, &request, &log_stream_name, self.config.timeout);
         instance
-            .invoke(event, &ctx, self.config.timeout)
+            .invoke(event, ctx, self.config.timeout)
             .await
             .result
     }
@@ -415,9 +413,9 @@ impl Function {
                 .unwrap_or(Duration::ZERO),
             None => self.config.timeout,
         };
-        let mut ctx = self.context(&request_id, &request, instance.log_stream_name());
-        ctx.deadline_ms = unix_ms(SystemTime::now() + timeout);
-        let call = instance.invoke(event, &ctx, timeout).await;
+        let log_stream_name = Arc::clone(instance.log_stream_name());
+        let ctx = self.context(&request_id, &request, &log_stream_name, timeout);
+        let call = instance.invoke(event, ctx, timeout).await;
         logs.lines.extend(call.logs.lines);
         logs.dropped_bytes += call.logs.dropped_bytes;
         let report = self.report(
@@ -435,27 +433,27 @@ impl Function {
         })
     }
 
-    fn context(
-        &self,
-        request_id: &str,
-        request: &InvokeRequest,
-        log_stream_name: &str,
-    ) -> bindings::Context {
-        bindings::Context {
-            request_id: request_id.to_string(),
-            function_name: self.config.name.clone(),
-            function_version: self.config.version.clone(),
-            invoked_function_arn: request
-                .invoked_function_arn
-                .clone()
-                .unwrap_or_else(|| self.arn.clone()),
+    /// The context of one call. Its strings are borrowed: the lowering into
+    /// the guest is their only copy.
+    fn context<'a>(
+        &'a self,
+        request_id: &'a str,
+        request: &'a InvokeRequest,
+        log_stream_name: &'a str,
+        timeout: Duration,
+    ) -> bindings::CallContext<'a> {
+        bindings::CallContext {
+            request_id,
+            function_name: &self.config.name,
+            function_version: &self.config.version,
+            invoked_function_arn: request.invoked_function_arn.as_deref().unwrap_or(&self.arn),
             memory_limit_in_mb: self.config.memory_mb,
-            deadline_ms: unix_ms(SystemTime::now() + self.config.timeout),
-            log_group_name: self.log_group.clone(),
-            log_stream_name: log_stream_name.to_string(),
-            trace_id: request.trace_id.clone(),
-            client_context: request.client_context.clone(),
-            identity: request.identity.clone(),
+            deadline_ms: unix_ms(SystemTime::now() + timeout),
+            log_group_name: &self.log_group,
+            log_stream_name,
+            trace_id: request.trace_id.as_deref(),
+            client_context: request.client_context.as_deref(),
+            identity: request.identity.as_deref(),
         }
     }
 

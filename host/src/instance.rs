@@ -144,7 +144,7 @@ pub struct CallOutcome {
 
 /// The handler signature of `wit/handler.wit`, as the host calls it.
 type HandleFunc<'a> =
-    TypedFunc<(&'a [u8], &'a bindings::Context), (Result<Vec<u8>, bindings::FunctionError>,)>;
+    TypedFunc<(&'a [u8], bindings::CallContext<'a>), (Result<Vec<u8>, bindings::FunctionError>,)>;
 type InitFunc = TypedFunc<(), (Result<(), bindings::FunctionError>,)>;
 
 /// A live instance of a function.
@@ -275,7 +275,7 @@ impl Instance {
     pub async fn invoke(
         &mut self,
         event: &[u8],
-        ctx: &bindings::Context,
+        ctx: bindings::CallContext<'_>,
         timeout: Duration,
     ) -> CallOutcome {
         let start = Instant::now();
@@ -298,11 +298,11 @@ impl Instance {
             .tmp_mut()
             .and_then(InstanceTmp::over_cap);
         let result = match call {
-            Err(_elapsed) => Err(timeout_error(&ctx.request_id, timeout)),
+            Err(_elapsed) => Err(timeout_error(ctx.request_id, timeout)),
             Ok(Err(e)) => Err(classify_error(
                 e,
                 self.store.data_mut(),
-                &ctx.request_id,
+                ctx.request_id,
                 timeout,
                 true,
             )),
@@ -361,8 +361,9 @@ impl Instance {
         self.created
     }
 
-    /// The CloudWatch log stream name of this instance.
-    pub fn log_stream_name(&self) -> &str {
+    /// The CloudWatch log stream name of this instance (shared, so that a
+    /// call's context can borrow it while the store is busy with the call).
+    pub fn log_stream_name(&self) -> &Arc<str> {
         self.store.data().env.log_stream_name()
     }
 
@@ -381,7 +382,7 @@ fn typecheck(
     exports: &crate::function::Exports,
 ) -> Result<(), FunctionError> {
     instance
-        .get_typed_func::<(&[u8], &bindings::Context), (Result<Vec<u8>, bindings::FunctionError>,)>(
+        .get_typed_func::<(&[u8], bindings::CallContext<'_>), (Result<Vec<u8>, bindings::FunctionError>,)>(
             &mut *store,
             exports.handle,
         )
@@ -409,7 +410,7 @@ fn typecheck(
 /// Built on every instantiation, so it is assembled piece by piece: the
 /// `format!` machinery (padding, `Display` for the id) was a twentieth of
 /// `instantiate`.
-fn log_stream_name(version: &str) -> String {
+fn log_stream_name(version: &str) -> Arc<str> {
     let (y, m, d) = civil_date(unix_ms(SystemTime::now()) / 86_400_000);
     let mut id = uuid::Uuid::encode_buffer();
     let id = uuid::Uuid::new_v4().simple().encode_lower(&mut id);
@@ -423,7 +424,7 @@ fn log_stream_name(version: &str) -> String {
     name.push_str(version);
     name.push(']');
     name.push_str(id);
-    name
+    name.into()
 }
 
 /// Appends the last `width` decimal digits of `n`, zero-padded.
