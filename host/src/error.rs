@@ -22,6 +22,9 @@ pub const ERROR_UNHANDLED: &str = "Runtime.Unhandled";
 pub const ERROR_EXIT: &str = "Runtime.ExitError";
 /// The `errorType` of a guest whose `init` failed.
 pub const ERROR_INIT: &str = "Runtime.InitError";
+/// The `errorType` of an invocation stopped because its instance's `/tmp`
+/// grew past the function's `ephemeralStorageSize`.
+pub const ERROR_STORAGE: &str = "Runtime.EphemeralStorageExceeded";
 /// The `errorType` of a response over the payload limit.
 pub const ERROR_RESPONSE_TOO_LARGE: &str = "Function.ResponseSizeTooLarge";
 /// Lambda's limit on a synchronous response payload, in bytes (6 MB and

@@ -7,10 +7,11 @@
 //!   the instance stays warm (a cache written by one invocation is there for
 //!   the next) and removed with the instance. Its size is capped
 //!   (`ephemeralStorageSize`, 512 MB by default; `0` gives the function no
-//!   `/tmp` at all). The usage is measured
-//!   after invocations, at most every [`CHECK_INTERVAL`] per instance so
-//!   that a warm call does not pay for a directory walk; an instance found
-//!   over its cap is retired, which deletes its `/tmp`.
+//!   `/tmp` at all). The usage is measured at most every [`CHECK_INTERVAL`]
+//!   per instance, so that a warm call does not pay for a directory walk:
+//!   during a call (on the engine's epoch ticks), where passing the cap
+//!   stops the call with `Runtime.EphemeralStorageExceeded`, and after it.
+//!   An instance found over its cap is retired, which deletes its `/tmp`.
 //!
 //!   Directory operations are slow on a journaling filesystem (here mkdir
 //!   ~25 µs, rmdir ~50 µs, against ~6 µs for a whole pooled instantiation),
@@ -380,8 +381,14 @@ impl InstanceTmp {
         &self.path
     }
 
-    /// After an invocation: `Some(bytes used)` if the directory is over its
-    /// cap. Measures at most every [`CHECK_INTERVAL`].
+    /// The most bytes it may hold.
+    pub fn cap_bytes(&self) -> u64 {
+        self.cap_bytes
+    }
+
+    /// `Some(bytes used)` if the directory is over its cap. Measures at most
+    /// every [`CHECK_INTERVAL`], so it can be asked on every epoch tick of a
+    /// call and after every call.
     pub fn over_cap(&mut self) -> Option<u64> {
         if self.last_check.elapsed() < CHECK_INTERVAL {
             return None;

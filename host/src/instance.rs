@@ -23,8 +23,8 @@ use crate::outbound::OutboundHooks;
 
 use crate::bindings::{self, runtime};
 use crate::error::{
-    FunctionError, ERROR_EXIT, ERROR_OUT_OF_MEMORY, ERROR_RESPONSE_TOO_LARGE, ERROR_TIMEOUT,
-    ERROR_UNHANDLED, MAX_RESPONSE_BYTES,
+    FunctionError, ERROR_EXIT, ERROR_OUT_OF_MEMORY, ERROR_RESPONSE_TOO_LARGE, ERROR_STORAGE,
+    ERROR_TIMEOUT, ERROR_UNHANDLED, MAX_RESPONSE_BYTES,
 };
 use crate::function::Function;
 use crate::limits::MemoryLimiter;
@@ -131,6 +131,24 @@ impl std::fmt::Display for Timedout {
 
 impl std::error::Error for Timedout {}
 
+/// The error an epoch callback raises when the instance's `/tmp` holds more
+/// than its cap (bytes used, bytes allowed).
+#[derive(Debug)]
+struct TmpFull(u64, u64);
+
+impl std::fmt::Display for TmpFull {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "/tmp holds {} MB, over the function's ephemeralStorageSize of {} MB",
+            self.0.div_ceil(1 << 20),
+            self.1 >> 20
+        )
+    }
+}
+
+impl std::error::Error for TmpFull {}
+
 /// What one call into the guest produced.
 #[derive(Debug)]
 pub struct CallOutcome {
@@ -185,14 +203,23 @@ impl Instance {
         };
         let mut store = Store::new(function.engine(), state);
         store.limiter(|s| &mut s.limiter);
-        store.epoch_deadline_callback(|ctx| {
-            if Instant::now() >= ctx.data().deadline {
-                Err(wasmtime::Error::new(Timedout))
-            } else {
-                // Hand the thread back to the executor every tick, so a
-                // spinning guest cannot starve other invocations.
-                Ok(UpdateDeadline::Yield(1))
+        store.epoch_deadline_callback(|mut ctx| {
+            let state = ctx.data_mut();
+            if Instant::now() >= state.deadline {
+                return Err(wasmtime::Error::new(Timedout));
             }
+            // A guest writing to /tmp in a loop is stopped within a check
+            // interval of passing its cap, not at the end of its call:
+            // however long its timeout, it cannot fill the host's disk.
+            // (One write between checks is bounded by the guest's memory.)
+            if let Some(tmp) = state.files.tmp_mut() {
+                if let Some(used) = tmp.over_cap() {
+                    return Err(wasmtime::Error::new(TmpFull(used, tmp.cap_bytes())));
+                }
+            }
+            // Hand the thread back to the executor every tick, so a
+            // spinning guest cannot starve other invocations.
+            Ok(UpdateDeadline::Yield(1))
         });
         store.set_epoch_deadline(1);
 
@@ -505,6 +532,9 @@ fn classify_error(
         } else {
             init_timeout_error()
         };
+    }
+    if let Some(full) = error.downcast_ref::<TmpFull>() {
+        return FunctionError::new(ERROR_STORAGE, format!("{prefix}{full}"));
     }
     if let Some(exit) = error.downcast_ref::<I32Exit>() {
         return FunctionError::new(

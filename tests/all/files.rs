@@ -144,3 +144,40 @@ async fn an_instance_over_its_tmp_cap_is_retired() {
     assert_eq!(before["invocations"], 2, "{before}");
     assert_eq!(after["invocations"], 1, "a new instance: {after}");
 }
+
+#[tokio::test]
+async fn a_call_filling_tmp_is_stopped_near_the_cap() {
+    let mut config = FunctionConfig::new("filler");
+    config.tmp_mb = 1;
+    config.timeout = std::time::Duration::from_secs(60);
+    let host = host();
+    let f = load(&host, "probe", config);
+    // 2 GB, a megabyte at a time: without a check during the call it would
+    // all be written (and the call would succeed).
+    let inv = invoke(
+        &f,
+        &json!({"action": "fill", "text": "/tmp/fill", "n": 2048}),
+    )
+    .await;
+    let error = inv.result.expect_err("the call must be stopped");
+    assert_eq!(
+        error.error_type, "Runtime.EphemeralStorageExceeded",
+        "{error:?}"
+    );
+    assert!(
+        error
+            .error_message
+            .contains("over the function's ephemeralStorageSize of 1 MB"),
+        "{error:?}"
+    );
+    let used_mb: u64 = error
+        .error_message
+        .split("/tmp holds ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("usage in {error:?}"));
+    assert!((2..2048).contains(&used_mb), "stopped after {used_mb} MB");
+    // The instance went with its /tmp; the function still works.
+    assert_eq!(call(&f, "counter", "", 0).await["invocations"], 1);
+}

@@ -80,6 +80,23 @@ async fn handler(event: Value, ctx: Context) -> Result<Value, Error> {
             Ok(()) => json!({ "written": event.n }),
             Err(e) => json!({ "error": e.to_string() }),
         },
+        // Appends `n` megabytes to the file at `text`, a megabyte a write.
+        "fill" => {
+            use std::io::Write;
+            let chunk = vec![b'f'; 1 << 20];
+            let mut file = match std::fs::File::create(&event.text) {
+                Ok(file) => file,
+                Err(e) => return Ok(json!({ "error": e.to_string() })),
+            };
+            let mut written = 0;
+            while written < event.n {
+                if let Err(e) = file.write_all(&chunk) {
+                    return Ok(json!({ "error": e.to_string(), "writtenMb": written }));
+                }
+                written += 1;
+            }
+            json!({ "writtenMb": written })
+        }
         "read" => match std::fs::read(&event.text) {
             Ok(bytes) => json!({ "content": String::from_utf8_lossy(&bytes) }),
             Err(e) => json!({ "error": e.to_string() }),
