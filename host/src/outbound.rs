@@ -9,17 +9,22 @@
 //! no list, a function has no network at all, which is the safe default.
 //!
 //! The host bounds what a call can cost: a 5 s connect timeout, a 30 s
-//! first-byte timeout unless the guest asks for another (the invocation's
-//! own timeout still applies on top), and a cap on the response body, past
-//! which the guest reads `HTTP-response-body-size`. Connections are pooled
+//! first-byte timeout unless the guest asks for another, the guest's
+//! between-bytes timeout when it sets one (the invocation's own timeout
+//! still applies on top of all of them), and a cap on the response body,
+//! past which the guest reads `HTTP-response-body-size`. Connections are pooled
 //! per function ([`crate::net`]), so a warm instance's second call to an
 //! origin, or another instance's, reuses the first call's connection.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use http::uri::Uri;
 use http_body_util::BodyExt;
+use hyper::body::{Body, Frame, SizeHint};
 use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody, WasiHttpHooks};
 
 use crate::net::HttpClient;
@@ -209,6 +214,7 @@ impl WasiHttpHooks for OutboundHooks {
         let first_byte = options
             .and_then(|o| o.first_byte_timeout)
             .unwrap_or(FIRST_BYTE_TIMEOUT);
+        let between_bytes = options.and_then(|o| o.between_bytes_timeout);
         let limit = self.max_response_bytes;
         let client = self.client.get_or_init(crate::net::client).clone();
         Box::new(async move {
@@ -225,12 +231,16 @@ impl WasiHttpHooks for OutboundHooks {
                 return Err(HttpError::HttpResponseBodySize(Some(limit)));
             }
             let response = response.map(|body| {
-                http_body_util::Limited::new(body, limit as usize)
+                let body = http_body_util::Limited::new(body, limit as usize)
                     .map_err(move |e| match e.downcast::<hyper::Error>() {
                         Ok(e) => HttpError::Hyper(*e),
                         Err(_) => HttpError::HttpResponseBodySize(Some(limit)),
                     })
-                    .boxed_unsync()
+                    .boxed_unsync();
+                match between_bytes {
+                    Some(gap) => BetweenBytes::new(body, gap).boxed_unsync(),
+                    None => body,
+                }
             });
             // The pool drives the connection; there is no per-request I/O
             // task to hand back.
@@ -240,6 +250,59 @@ impl WasiHttpHooks for OutboundHooks {
                     as Box<dyn std::future::Future<Output = Result<(), HttpError>> + Send>,
             ))
         })
+    }
+}
+
+/// A response body that fails with `ConnectionReadTimeout` when the origin
+/// sends nothing for `gap` while the guest waits for more: the guest's
+/// `between-bytes-timeout`. The clock restarts with every frame.
+struct BetweenBytes<B> {
+    body: B,
+    gap: Duration,
+    sleep: Pin<Box<tokio::time::Sleep>>,
+}
+
+impl<B> BetweenBytes<B> {
+    fn new(body: B, gap: Duration) -> Self {
+        BetweenBytes {
+            body,
+            gap,
+            sleep: Box::pin(tokio::time::sleep(gap)),
+        }
+    }
+}
+
+impl<B> Body for BetweenBytes<B>
+where
+    B: Body<Error = HttpError> + Unpin,
+{
+    type Data = B::Data;
+    type Error = HttpError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<B::Data>, HttpError>>> {
+        let this = &mut *self;
+        match Pin::new(&mut this.body).poll_frame(cx) {
+            Poll::Ready(frame) => {
+                let next = tokio::time::Instant::now() + this.gap;
+                this.sleep.as_mut().reset(next);
+                Poll::Ready(frame)
+            }
+            Poll::Pending => match this.sleep.as_mut().poll(cx) {
+                Poll::Ready(()) => Poll::Ready(Some(Err(HttpError::ConnectionReadTimeout))),
+                Poll::Pending => Poll::Pending,
+            },
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
     }
 }
 
@@ -290,6 +353,75 @@ mod tests {
             "http://API.example.com:81/"
         ));
         assert!(!permits(&[] as &[&str], "https://example.com/"));
+    }
+
+    /// An origin that sends its headers and the first 5 of 100 body bytes,
+    /// then nothing more, keeping the connection open.
+    async fn stalling_origin() -> std::net::SocketAddr {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let mut request = [0; 4096];
+                    let _ = socket.read(&mut request).await;
+                    let head = "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nhello";
+                    let _ = socket.write_all(head.as_bytes()).await;
+                    tokio::time::sleep(Duration::from_secs(30)).await;
+                    drop(socket);
+                });
+            }
+        });
+        addr
+    }
+
+    /// The response body of a GET to `addr` through the hooks.
+    async fn body_from(addr: std::net::SocketAddr, options: RequestOptions) -> WasiBody {
+        let origin = format!("http://{addr}");
+        let mut hooks = OutboundHooks {
+            allow: Arc::new(AllowList::parse(&[origin.as_str()]).unwrap()),
+            function: Arc::from("f"),
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            client: Arc::new(OnceLock::new()),
+        };
+        let request = http::Request::get(format!("{origin}/"))
+            .body(
+                http_body_util::Empty::new()
+                    .map_err(|never| match never {})
+                    .boxed_unsync(),
+            )
+            .unwrap();
+        let send = hooks.send_request(request, Some(options), Box::new(async { Ok(()) }));
+        let (response, _io) = Box::into_pin(send).await.unwrap();
+        response.into_body()
+    }
+
+    #[tokio::test]
+    async fn a_body_that_stalls_past_the_between_bytes_timeout_fails() {
+        let addr = stalling_origin().await;
+        let gap = Duration::from_millis(200);
+        let options = RequestOptions {
+            between_bytes_timeout: Some(gap),
+            ..RequestOptions::default()
+        };
+        let mut body = body_from(addr, options).await;
+        let first = body.frame().await.unwrap().unwrap();
+        assert_eq!(first.into_data().unwrap(), "hello");
+        let started = std::time::Instant::now();
+        let next = tokio::time::timeout(Duration::from_secs(10), body.frame())
+            .await
+            .expect("the between-bytes timeout ends the wait");
+        assert!(
+            matches!(next, Some(Err(HttpError::ConnectionReadTimeout))),
+            "{next:?}"
+        );
+        assert!(started.elapsed() >= gap);
+
+        // Without one, the guest waits (until its invocation's timeout).
+        let mut body = body_from(addr, RequestOptions::default()).await;
+        body.frame().await.unwrap().unwrap();
+        assert!(tokio::time::timeout(gap * 3, body.frame()).await.is_err());
     }
 
     #[test]
