@@ -16,15 +16,11 @@
 //! per function ([`crate::net`]), so a warm instance's second call to an
 //! origin, or another instance's, reuses the first call's connection.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use http::uri::Uri;
 use http_body_util::BodyExt;
-use hyper::body::{Body, Frame, SizeHint};
 use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody, WasiHttpHooks};
 
 use crate::net::HttpClient;
@@ -238,7 +234,14 @@ impl WasiHttpHooks for OutboundHooks {
                     })
                     .boxed_unsync();
                 match between_bytes {
-                    Some(gap) => BetweenBytes::new(body, gap).boxed_unsync(),
+                    // The clock restarts with every frame.
+                    Some(gap) => tower_http::timeout::TimeoutBody::new(gap, body)
+                        .map_err(|e| match e.downcast::<HttpError>() {
+                            Ok(e) => *e,
+                            // tower-http's `TimeoutError`.
+                            Err(_) => HttpError::ConnectionReadTimeout,
+                        })
+                        .boxed_unsync(),
                     None => body,
                 }
             });
@@ -250,59 +253,6 @@ impl WasiHttpHooks for OutboundHooks {
                     as Box<dyn std::future::Future<Output = Result<(), HttpError>> + Send>,
             ))
         })
-    }
-}
-
-/// A response body that fails with `ConnectionReadTimeout` when the origin
-/// sends nothing for `gap` while the guest waits for more: the guest's
-/// `between-bytes-timeout`. The clock restarts with every frame.
-struct BetweenBytes<B> {
-    body: B,
-    gap: Duration,
-    sleep: Pin<Box<tokio::time::Sleep>>,
-}
-
-impl<B> BetweenBytes<B> {
-    fn new(body: B, gap: Duration) -> Self {
-        BetweenBytes {
-            body,
-            gap,
-            sleep: Box::pin(tokio::time::sleep(gap)),
-        }
-    }
-}
-
-impl<B> Body for BetweenBytes<B>
-where
-    B: Body<Error = HttpError> + Unpin,
-{
-    type Data = B::Data;
-    type Error = HttpError;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<B::Data>, HttpError>>> {
-        let this = &mut *self;
-        match Pin::new(&mut this.body).poll_frame(cx) {
-            Poll::Ready(frame) => {
-                let next = tokio::time::Instant::now() + this.gap;
-                this.sleep.as_mut().reset(next);
-                Poll::Ready(frame)
-            }
-            Poll::Pending => match this.sleep.as_mut().poll(cx) {
-                Poll::Ready(()) => Poll::Ready(Some(Err(HttpError::ConnectionReadTimeout))),
-                Poll::Pending => Poll::Pending,
-            },
-        }
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.body.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.body.size_hint()
     }
 }
 
