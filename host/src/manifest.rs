@@ -78,6 +78,20 @@ pub enum ManifestError {
         /// The store.
         store: String,
     },
+    /// A store setting that its backend does not read.
+    #[error("{path}: store `{store}` sets `{field}`, which only a `backend: {reader}` store reads, but its backend is `{backend}`. Set `backend: {reader}`, or remove `{field}`")]
+    StoreField {
+        /// The manifest path.
+        path: PathBuf,
+        /// The store.
+        store: String,
+        /// The setting.
+        field: &'static str,
+        /// The store's backend.
+        backend: &'static str,
+        /// The backend that reads the setting.
+        reader: &'static str,
+    },
     /// A function name that the manifest does not define.
     #[error("unknown function `{name}`: {path} defines {known}. Check the name, or add it under `functions:`")]
     UnknownFunction {
@@ -304,11 +318,48 @@ impl Manifest {
             }
         })?;
         manifest.path = path.to_owned();
+        manifest.check_stores()?;
         let warnings = ignored
             .into_iter()
             .map(|key| format!("{}: unknown key `{key}` is ignored", path.display()))
             .collect();
         Ok((manifest, warnings))
+    }
+
+    /// Refuses a store setting its backend would ignore: a `table:` on an
+    /// embedded store most likely means a forgotten `backend: dynamodb`,
+    /// and the data would silently land in a local file instead.
+    fn check_stores(&self) -> Result<(), ManifestError> {
+        for (name, spec) in &self.stores {
+            let (backend, reader, stray) = match spec.backend {
+                StoreKind::Embedded => (
+                    "embedded",
+                    "dynamodb",
+                    [
+                        ("table", spec.table.is_some()),
+                        ("endpoint", spec.endpoint.is_some()),
+                        ("region", spec.region.is_some()),
+                    ]
+                    .into_iter()
+                    .find(|(_, set)| *set),
+                ),
+                StoreKind::Dynamodb => (
+                    "dynamodb",
+                    "embedded",
+                    Some(("path", spec.path.is_some())).filter(|(_, set)| *set),
+                ),
+            };
+            if let Some((field, _)) = stray {
+                return Err(ManifestError::StoreField {
+                    path: self.path.clone(),
+                    store: name.clone(),
+                    field,
+                    backend,
+                    reader,
+                });
+            }
+        }
+        Ok(())
     }
 
     /// Puts local state (embedded key-value stores) under `dir`.
@@ -568,6 +619,38 @@ functions:
             err.contains("`nope`") && err.contains("`hello`") && err.contains("`api`"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn a_store_setting_its_backend_ignores_is_an_error() {
+        let manifest = |store: &str| {
+            format!("service: s\nstores:\n  users: {store}\nfunctions:\n  f:\n    handler: f\n")
+        };
+        let err = Manifest::parse(Path::new("m.yml"), &manifest("{table: users-prod}"))
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "m.yml: store `users` sets `table`, which only a `backend: dynamodb` store reads, \
+             but its backend is `embedded`. Set `backend: dynamodb`, or remove `table`"
+        );
+        let err = Manifest::parse(
+            Path::new("m.yml"),
+            &manifest("{backend: dynamodb, path: users.redb}"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("sets `path`, which only a `backend: embedded` store reads"),
+            "{err}"
+        );
+        for ok in [
+            "{}",
+            "{path: users.redb}",
+            "{backend: dynamodb, table: t, endpoint: 'http://127.0.0.1:8000', region: eu-west-1}",
+        ] {
+            Manifest::parse(Path::new("m.yml"), &manifest(ok)).unwrap();
+        }
     }
 
     #[test]
