@@ -331,25 +331,19 @@ impl Manifest {
     /// and the data would silently land in a local file instead.
     fn check_stores(&self) -> Result<(), ManifestError> {
         for (name, spec) in &self.stores {
-            let (backend, reader, stray) = match spec.backend {
-                StoreKind::Embedded => (
-                    "embedded",
-                    "dynamodb",
-                    [
-                        ("table", spec.table.is_some()),
-                        ("endpoint", spec.endpoint.is_some()),
-                        ("region", spec.region.is_some()),
-                    ]
-                    .into_iter()
-                    .find(|(_, set)| *set),
-                ),
-                StoreKind::Dynamodb => (
-                    "dynamodb",
-                    "embedded",
-                    Some(("path", spec.path.is_some())).filter(|(_, set)| *set),
-                ),
+            // (the setting, the store's backend, the backend that reads it)
+            let stray = match spec.backend {
+                StoreKind::Embedded => [
+                    ("table", &spec.table),
+                    ("endpoint", &spec.endpoint),
+                    ("region", &spec.region),
+                ]
+                .into_iter()
+                .find(|(_, value)| value.is_some())
+                .map(|(field, _)| (field, "embedded", "dynamodb")),
+                StoreKind::Dynamodb => spec.path.as_ref().map(|_| ("path", "dynamodb", "embedded")),
             };
-            if let Some((field, _)) = stray {
+            if let Some((field, backend, reader)) = stray {
                 return Err(ManifestError::StoreField {
                     path: self.path.clone(),
                     store: name.clone(),
