@@ -388,12 +388,13 @@ impl InstanceTmp {
 
     /// `Some(bytes used)` if the directory is over its cap. Measures at most
     /// every [`CHECK_INTERVAL`], so it can be asked on every epoch tick of a
-    /// call and after every call.
-    pub fn over_cap(&mut self) -> Option<u64> {
-        if self.last_check.elapsed() < CHECK_INTERVAL {
+    /// call and after every call; `now` is the caller's clock reading (both
+    /// callers have just taken one).
+    pub fn over_cap(&mut self, now: Instant) -> Option<u64> {
+        if now.saturating_duration_since(self.last_check) < CHECK_INTERVAL {
             return None;
         }
-        self.last_check = Instant::now();
+        self.last_check = now;
         let used = usage(&self.path);
         (used > self.cap_bytes).then_some(used)
     }
@@ -534,6 +535,8 @@ mod tests {
         let mut tmp = files.instance_tmp().unwrap();
         std::fs::write(tmp.path().join("big"), vec![0u8; 2 << 20]).unwrap();
         tmp.last_check -= CHECK_INTERVAL;
-        assert_eq!(tmp.over_cap(), Some(2 << 20));
+        assert_eq!(tmp.over_cap(Instant::now()), Some(2 << 20));
+        // Asked again within the interval, it does not measure.
+        assert_eq!(tmp.over_cap(Instant::now()), None);
     }
 }

@@ -17,7 +17,7 @@ use wasmtime_wasi::{I32Exit, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use crate::env::InstanceEnv;
-use crate::files::{InstanceFiles, InstanceTmp, PreopensView};
+use crate::files::{InstanceFiles, PreopensView};
 use crate::kv::Grants;
 use crate::outbound::OutboundHooks;
 
@@ -205,7 +205,8 @@ impl Instance {
         store.limiter(|s| &mut s.limiter);
         store.epoch_deadline_callback(|mut ctx| {
             let state = ctx.data_mut();
-            if Instant::now() >= state.deadline {
+            let now = Instant::now();
+            if now >= state.deadline {
                 return Err(wasmtime::Error::new(Timedout));
             }
             // A guest writing to /tmp in a loop is stopped within a check
@@ -213,7 +214,7 @@ impl Instance {
             // however long its timeout, it cannot fill the host's disk.
             // (One write between checks is bounded by the guest's memory.)
             if let Some(tmp) = state.files.tmp_mut() {
-                if let Some(used) = tmp.over_cap() {
+                if let Some(used) = tmp.over_cap(now) {
                     return Err(wasmtime::Error::new(TmpFull(used, tmp.cap_bytes())));
                 }
             }
@@ -270,7 +271,7 @@ impl Instance {
                 duration: start.elapsed(),
             };
         };
-        self.begin_call(INIT_TIMEOUT);
+        self.begin_call(start, INIT_TIMEOUT);
         self.poisoned = true;
         let deadline = self.store.data().deadline;
         let call =
@@ -306,7 +307,7 @@ impl Instance {
         timeout: Duration,
     ) -> CallOutcome {
         let start = Instant::now();
-        self.begin_call(timeout);
+        self.begin_call(start, timeout);
         self.invocations += 1;
         self.poisoned = true;
         // SAFETY: `Instance::new` type-checked `handle` against exactly this
@@ -318,12 +319,13 @@ impl Instance {
             handle.call_async(&mut self.store, (event, ctx)),
         )
         .await;
+        let end = Instant::now();
         let over_cap = self
             .store
             .data_mut()
             .files
             .tmp_mut()
-            .and_then(InstanceTmp::over_cap);
+            .and_then(|tmp| tmp.over_cap(end));
         let result = match call {
             Err(_elapsed) => Err(timeout_error(ctx.request_id, timeout)),
             Ok(Err(e)) => Err(classify_error(
@@ -361,13 +363,13 @@ impl Instance {
         CallOutcome {
             result,
             logs: self.logs.take(),
-            duration: start.elapsed(),
+            duration: end - start,
         }
     }
 
-    fn begin_call(&mut self, timeout: Duration) {
+    fn begin_call(&mut self, start: Instant, timeout: Duration) {
         let state = self.store.data_mut();
-        state.deadline = Instant::now() + timeout;
+        state.deadline = start + timeout;
         state.fatal = None;
         state.limiter.clear_hit();
         self.store.set_epoch_deadline(1);
