@@ -26,9 +26,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+mod plain;
+
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use tokio::runtime::Runtime;
-use wasmfn::bindings::{CallContext, FunctionError};
 use wasmfn::instance::Instance;
 use wasmfn::{
     EngineOptions, Function, FunctionConfig, GuestBuilder, Host, HostOptions, InvokeRequest,
@@ -140,6 +141,21 @@ fn instantiate(c: &mut Criterion, s: &Setup) {
             })
         });
     }
+    // The floor: what plain wasmtime's pooling allocator takes for a WASI
+    // context, a `Store` and the instantiation, which any host pays.
+    let plain = plain::Plain::new(&s.wasm, true);
+    group.bench_function("plain_wasmtime_pooling", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let start = Instant::now();
+                let instance = plain.instantiate();
+                total += start.elapsed();
+                drop(instance);
+            }
+            total
+        })
+    });
     group.finish();
 }
 
@@ -214,7 +230,7 @@ fn warm_over_native(s: &Setup) {
     let f = load(&s.host, &s.wasm, Policy::Reuse);
     let event = wasmfn::sample::api_gateway_v1_of_size(1 << 10);
     let ctx = wasmfn_guest::Context::for_test("hello");
-    let mut bare = Bare::new(&s.wasm);
+    let mut bare = plain::Warm::new(&plain::Plain::new(&s.wasm, false));
     let mut ratios = Vec::with_capacity(rounds);
     let mut bare_ratios = Vec::with_capacity(rounds);
     s.runtime.block_on(async {
@@ -254,91 +270,6 @@ fn warm_over_native(s: &Setup) {
             ratios[0],
             ratios[rounds - 1]
         );
-    }
-}
-
-/// `hello`'s `handle` through plain wasmtime: the engine's defaults (so no
-/// epoch checks in the compiled code), synchronous WASI, one instance kept
-/// warm, no pool, limits, logs or report. It is the reference for what the
-/// engine and Cranelift's code cost: the part of `invoke_warm` that no
-/// host on this wasmtime could remove, even one that gave up timeouts.
-struct Bare {
-    store: wasmtime::Store<BareState>,
-    handle: wasmtime::component::Func,
-}
-
-type BareHandle<'a> =
-    wasmtime::component::TypedFunc<(&'a [u8], CallContext<'a>), (Result<Vec<u8>, FunctionError>,)>;
-
-struct BareState {
-    wasi: wasmtime_wasi::WasiCtx,
-    table: wasmtime::component::ResourceTable,
-}
-
-impl wasmtime_wasi::WasiView for BareState {
-    fn ctx(&mut self) -> wasmtime_wasi::WasiCtxView<'_> {
-        wasmtime_wasi::WasiCtxView {
-            ctx: &mut self.wasi,
-            table: &mut self.table,
-        }
-    }
-}
-
-impl Bare {
-    fn new(wasm: &Path) -> Self {
-        use wasmtime::component::{Component, Linker};
-        let engine = wasmtime::Engine::default();
-        let component = Component::from_file(&engine, wasm).expect("compile hello");
-        let mut linker = Linker::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).unwrap();
-        // wasmfn's runtime interface, as little as `hello` needs of it.
-        let mut runtime = linker.instance("wasmfn:handler/runtime@0.1.0").unwrap();
-        runtime
-            .func_wrap("remaining-time-ms", |_, (): ()| Ok((0u64,)))
-            .unwrap();
-        runtime
-            .func_wrap("report-fatal", |_, (_,): (FunctionError,)| Ok(()))
-            .unwrap();
-        let state = BareState {
-            wasi: wasmtime_wasi::WasiCtx::builder().build(),
-            table: Default::default(),
-        };
-        let mut store = wasmtime::Store::new(&engine, state);
-        let instance = linker.instantiate(&mut store, &component).unwrap();
-        let init = instance
-            .get_typed_func::<(), (Result<(), FunctionError>,)>(&mut store, "init")
-            .expect("hello exports `init`");
-        init.call(&mut store, ()).unwrap().0.expect("hello's init");
-        let handle: BareHandle<'_> = instance
-            .get_typed_func(&mut store, "handle")
-            .expect("hello exports `handle`");
-        Bare {
-            store,
-            handle: *handle.func(),
-        }
-    }
-
-    fn call(&mut self, event: &[u8]) -> Vec<u8> {
-        let request_id = uuid::Uuid::new_v4().to_string();
-        let ctx = CallContext {
-            request_id: &request_id,
-            function_name: "hello",
-            function_version: "$LATEST",
-            invoked_function_arn: "arn:aws:lambda:us-east-1:000000000000:function:hello",
-            memory_limit_in_mb: 128,
-            deadline_ms: 0,
-            log_group_name: "/aws/lambda/hello",
-            log_stream_name: "2026/01/01/[$LATEST]00000000000000000000000000000000",
-            trace_id: None,
-            client_context: None,
-            identity: None,
-        };
-        // SAFETY: `new` type-checked `handle` against this signature; only
-        // the lifetimes of the borrowed parameters differ.
-        let handle: BareHandle<'_> =
-            unsafe { wasmtime::component::TypedFunc::new_unchecked(self.handle) };
-        let (result,) = handle.call(&mut self.store, (event, ctx)).unwrap();
-        result.expect("hello answers")
     }
 }
 

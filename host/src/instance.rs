@@ -173,7 +173,6 @@ pub struct Instance {
     logs: LogBuffer,
     invocations: u64,
     poisoned: bool,
-    created: Instant,
 }
 
 impl Instance {
@@ -256,7 +255,6 @@ impl Instance {
             logs,
             invocations: 0,
             poisoned: false,
-            created: Instant::now(),
         })
     }
 
@@ -383,11 +381,6 @@ impl Instance {
     /// How many invocations this instance has served.
     pub fn invocations(&self) -> u64 {
         self.invocations
-    }
-
-    /// When the instance was created.
-    pub fn created(&self) -> Instant {
-        self.created
     }
 
     /// The CloudWatch log stream name of this instance (shared, so that a
