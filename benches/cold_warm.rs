@@ -19,8 +19,9 @@
 //! Before the groups, the bench prints `invoke_warm / native_floor` at 1 KB
 //! measured interleaved, the ratio the groups' separate timings can only
 //! approximate on a machine whose speed drifts. Next to it, in the same
-//! rounds, the same call through plain wasmtime (see [`Bare`]): what the
-//! engine and the compiled guest cost before anything wasmfn adds.
+//! rounds, the same call through plain wasmtime (`plain.rs`), with and
+//! without epoch checks: what the engine and the compiled guest cost before
+//! anything wasmfn adds. `instantiate` has a plain-wasmtime series too.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -143,7 +144,7 @@ fn instantiate(c: &mut Criterion, s: &Setup) {
     }
     // The floor: what plain wasmtime's pooling allocator takes for a WASI
     // context, a `Store` and the instantiation, which any host pays.
-    let plain = plain::Plain::new(&s.wasm, true);
+    let plain = plain::Plain::new(&s.wasm, true, true);
     group.bench_function("plain_wasmtime_pooling", |b| {
         b.iter_custom(|iters| {
             let mut total = Duration::ZERO;
@@ -220,8 +221,9 @@ fn native_hello(event: &[u8], ctx: &wasmfn_guest::Context) -> Vec<u8> {
 }
 
 /// `invoke_warm` over `native_floor` at 1 KB, measured interleaved: rounds
-/// of native calls and warm invocations alternate, and the median of the
-/// per-round ratios is printed. A shared machine's speed drifts over
+/// of native calls and warm invocations alternate (with the same call
+/// through plain wasmtime, with and without epoch checks), and the median
+/// of the per-round ratios is printed. A shared machine's speed drifts over
 /// minutes, which two criterion groups measured a minute apart would read
 /// as a difference between them; adjacent rounds see the same machine.
 fn warm_over_native(s: &Setup) {
@@ -230,39 +232,50 @@ fn warm_over_native(s: &Setup) {
     let f = load(&s.host, &s.wasm, Policy::Reuse);
     let event = wasmfn::sample::api_gateway_v1_of_size(1 << 10);
     let ctx = wasmfn_guest::Context::for_test("hello");
-    let mut bare = plain::Warm::new(&plain::Plain::new(&s.wasm, false));
-    let mut ratios = Vec::with_capacity(rounds);
-    let mut bare_ratios = Vec::with_capacity(rounds);
-    s.runtime.block_on(async {
-        for _ in 0..rounds {
-            let start = Instant::now();
-            for _ in 0..calls {
-                std::hint::black_box(native_hello(&event, &ctx));
-            }
-            let native = start.elapsed().as_secs_f64();
+    let mut plain_bare = plain::Warm::new(&plain::Plain::new(&s.wasm, false, false));
+    let mut plain_epochs = plain::Warm::new(&plain::Plain::new(&s.wasm, false, true));
+    // Seconds for `calls` calls of `call`.
+    let time = |call: &mut dyn FnMut()| {
+        let start = Instant::now();
+        for _ in 0..calls {
+            call();
+        }
+        start.elapsed().as_secs_f64()
+    };
+    let mut series: [(&str, Vec<f64>); 3] = [
+        ("invoke_warm", Vec::new()),
+        ("plain wasmtime call, no epoch checks", Vec::new()),
+        ("plain wasmtime call, epoch checks", Vec::new()),
+    ];
+    for _ in 0..rounds {
+        let native = time(&mut || {
+            std::hint::black_box(native_hello(&event, &ctx));
+        });
+        let warm = s.runtime.block_on(async {
             let start = Instant::now();
             for _ in 0..calls {
                 let inv = f.invoke(&event, InvokeRequest::default()).await.unwrap();
                 std::hint::black_box(inv.result.unwrap());
             }
-            ratios.push(start.elapsed().as_secs_f64() / native);
-            let start = Instant::now();
-            for _ in 0..calls {
-                std::hint::black_box(bare.call(&event));
-            }
-            bare_ratios.push(start.elapsed().as_secs_f64() / native);
+            start.elapsed().as_secs_f64()
+        });
+        let bare = time(&mut || {
+            std::hint::black_box(plain_bare.call(&event));
+        });
+        let epochs = time(&mut || {
+            std::hint::black_box(plain_epochs.call(&event));
+        });
+        for ((_, ratios), took) in series.iter_mut().zip([warm, bare, epochs]) {
+            ratios.push(took / native);
         }
-    });
+    }
     if quick {
         // `--test` only checks that the measurement runs; two tiny rounds,
         // the first on a cold instance, are no ratio.
         println!("invoke_warm / native_floor at 1KB, interleaved: ran (not measured under --test)");
         return;
     }
-    for (what, ratios) in [
-        ("invoke_warm", &mut ratios),
-        ("plain wasmtime call (no epoch checks)", &mut bare_ratios),
-    ] {
+    for (what, ratios) in &mut series {
         ratios.sort_by(f64::total_cmp);
         println!(
             "{what} / native_floor at 1KB, interleaved: {:.2}× (median of {rounds} rounds of {calls} calls each; range {:.2}×–{:.2}×)",

@@ -1,6 +1,6 @@
 //! Plain wasmtime: `hello` run the way wasmtime's own examples run a
 //! component, as the reference the bench holds wasmfn against. The engine
-//! keeps wasmtime's defaults (so no epoch checks in the compiled code),
+//! keeps wasmtime's defaults but for the settings wasmfn changes for speed,
 //! WASI is synchronous, and there is no pool, limit, log capture or REPORT.
 //! What it costs is what the engine and Cranelift's code cost: the part of
 //! wasmfn's numbers that no host on this wasmtime could remove.
@@ -35,13 +35,17 @@ pub struct Plain {
 }
 
 impl Plain {
-    /// Compiles `wasm` with wasmtime's defaults, with on-demand allocation
-    /// or with the pooling allocator set to keep a freed slot's pages
-    /// resident as wasmfn's is (without that, wasmtime's defaults make an
-    /// instantiation slower than wasmfn's whole `Instance::new`).
-    pub fn new(wasm: &Path, pooling: bool) -> Self {
+    /// Compiles `wasm` with wasmtime's defaults and component-model async
+    /// off (as wasmfn has it), with on-demand allocation or with the
+    /// pooling allocator set to keep a freed slot's pages resident as
+    /// wasmfn's is (without that, wasmtime's defaults make an instantiation
+    /// slower than wasmfn's whole `Instance::new`). With `epochs`, the
+    /// compiled code checks the epoch as wasmfn's does (the epoch never
+    /// advances here, so the checks cost what they cost and never fire).
+    pub fn new(wasm: &Path, pooling: bool, epochs: bool) -> Self {
         let mut config = Config::new();
         config.concurrency_support(false);
+        config.epoch_interruption(epochs);
         if pooling {
             let mut pool = PoolingAllocationConfig::default();
             pool.linear_memory_keep_resident(1 << 20);
@@ -73,6 +77,7 @@ impl Plain {
             table: ResourceTable::new(),
         };
         let mut store = Store::new(&self.engine, state);
+        store.set_epoch_deadline(u64::MAX);
         let instance = self
             .pre
             .instantiate(&mut store)
