@@ -144,7 +144,11 @@ fn instantiate(c: &mut Criterion, s: &Setup) {
     }
     // The floor: what plain wasmtime's pooling allocator takes for a WASI
     // context, a `Store` and the instantiation, which any host pays.
-    let plain = plain::Plain::new(&s.wasm, true, true);
+    let options = plain::Options {
+        pooling: true,
+        epochs: true,
+    };
+    let plain = plain::Plain::new(&s.wasm, options);
     group.bench_function("plain_wasmtime_pooling", |b| {
         b.iter_custom(|iters| {
             let mut total = Duration::ZERO;
@@ -232,8 +236,15 @@ fn warm_over_native(s: &Setup) {
     let f = load(&s.host, &s.wasm, Policy::Reuse);
     let event = wasmfn::sample::api_gateway_v1_of_size(1 << 10);
     let ctx = wasmfn_guest::Context::for_test("hello");
-    let mut plain_bare = plain::Warm::new(&plain::Plain::new(&s.wasm, false, false));
-    let mut plain_epochs = plain::Warm::new(&plain::Plain::new(&s.wasm, false, true));
+    let plain_warm = |epochs| {
+        let options = plain::Options {
+            pooling: false,
+            epochs,
+        };
+        plain::Warm::new(&plain::Plain::new(&s.wasm, options))
+    };
+    let mut plain_bare = plain_warm(false);
+    let mut plain_epochs = plain_warm(true);
     // Seconds for `calls` calls of `call`.
     let time = |call: &mut dyn FnMut()| {
         let start = Instant::now();

@@ -28,6 +28,15 @@ impl wasmtime_wasi::WasiView for State {
     }
 }
 
+/// What differs between the plain engines the bench compares.
+#[derive(Clone, Copy)]
+pub struct Options {
+    /// The pooling allocator instead of on-demand allocation.
+    pub pooling: bool,
+    /// Epoch checks in the compiled code.
+    pub epochs: bool,
+}
+
 /// `hello`, compiled and linked.
 pub struct Plain {
     engine: Engine,
@@ -42,11 +51,11 @@ impl Plain {
     /// slower than wasmfn's whole `Instance::new`). With `epochs`, the
     /// compiled code checks the epoch as wasmfn's does (the epoch never
     /// advances here, so the checks cost what they cost and never fire).
-    pub fn new(wasm: &Path, pooling: bool, epochs: bool) -> Self {
+    pub fn new(wasm: &Path, options: Options) -> Self {
         let mut config = Config::new();
         config.concurrency_support(false);
-        config.epoch_interruption(epochs);
-        if pooling {
+        config.epoch_interruption(options.epochs);
+        if options.pooling {
             let mut pool = PoolingAllocationConfig::default();
             pool.linear_memory_keep_resident(1 << 20);
             pool.table_keep_resident(16 << 10);
