@@ -7,11 +7,16 @@
 //!   the instance stays warm (a cache written by one invocation is there for
 //!   the next) and removed with the instance. Its size is capped
 //!   (`ephemeralStorageSize`, 512 MB by default; `0` gives the function no
-//!   `/tmp` at all). The usage is measured at most every [`CHECK_INTERVAL`]
-//!   per instance, so that a warm call does not pay for a directory walk:
-//!   during a call (on the engine's epoch ticks), where passing the cap
-//!   stops the call with `Runtime.EphemeralStorageExceeded`, and after it.
-//!   An instance found over its cap is retired, which deletes its `/tmp`.
+//!   `/tmp` at all). It is counted as a file system of that size would
+//!   count it (see [`crate::tree`]): files by whole 4 KiB blocks, a block
+//!   per directory or link, and at most one file or directory per 16 KiB,
+//!   so that empty files cannot exhaust the host's inodes. The usage is
+//!   measured at most every [`CHECK_INTERVAL`] per instance (and less often
+//!   for a tree so big that measuring it takes over a tenth of that), so
+//!   that a warm call does not pay for a directory walk: during a call (on
+//!   the engine's epoch ticks), where passing the cap stops the call with
+//!   `Runtime.EphemeralStorageExceeded`, and after it. An instance found
+//!   over its cap is retired, which deletes its `/tmp`.
 //!
 //!   Directory operations are slow on a journaling filesystem (here mkdir
 //!   ~25 µs, rmdir ~50 µs, against ~6 µs for a whole pooled instantiation),
@@ -36,6 +41,8 @@ use wasmtime::component::{HasData, Resource, ResourceTable};
 use wasmtime_wasi::filesystem::{Descriptor, Dir};
 use wasmtime_wasi::p2::bindings::filesystem::preopens;
 use wasmtime_wasi::{FsPerms, OpenMode};
+
+use crate::tree::{self, Usage};
 
 /// Lambda's default ephemeral storage, in MB.
 pub const DEFAULT_TMP_MB: u32 = 512;
@@ -75,13 +82,15 @@ impl Ready {
         // Keep up to twice the target, so that a steady churn of instances
         // recycles directories instead of creating and removing them.
         if self.lock().len() >= 2 * READY {
-            let _ = std::fs::remove_dir_all(&dir);
+            let _ = tree::remove(&dir);
             return;
         }
         if !empty {
             // Its contents belonged to another instance: start from nothing.
-            let _ = std::fs::remove_dir_all(&dir);
-            if std::fs::create_dir(&dir).is_err() {
+            tree::clear(&dir);
+            if std::fs::read_dir(&dir).map_or(true, |mut e| e.next().is_some()) {
+                // Something could not be removed: do not hand it out.
+                let _ = tree::remove(&dir);
                 return;
             }
         }
@@ -121,7 +130,9 @@ fn janitor() -> Sender<Chore> {
                         match chore {
                             Chore::Recycle(ready, dir) => ready.recycle(dir),
                             Chore::Refill(ready) => ready.refill(),
-                            Chore::Discard(root) => drop(root),
+                            Chore::Discard(root) => {
+                                let _ = tree::remove(&root.keep());
+                            }
                         }
                     }
                 })
@@ -164,7 +175,7 @@ fn sweep_stale_roots(dir: &Path) {
             continue;
         };
         if !process_exists(pid) {
-            let _ = std::fs::remove_dir_all(entry.path());
+            let _ = tree::remove(&entry.path());
         }
     }
 }
@@ -260,7 +271,7 @@ impl FunctionFiles {
             path,
             ready: self.ready.clone(),
             cap_bytes: self.tmp_cap_bytes,
-            last_check: Instant::now(),
+            next_check: Instant::now() + CHECK_INTERVAL,
         })
     }
 
@@ -372,7 +383,8 @@ pub struct InstanceTmp {
     path: PathBuf,
     ready: Arc<Ready>,
     cap_bytes: u64,
-    last_check: Instant,
+    /// When its usage may be measured again.
+    next_check: Instant,
 }
 
 impl InstanceTmp {
@@ -386,19 +398,60 @@ impl InstanceTmp {
         self.cap_bytes
     }
 
-    /// `Some(bytes used)` if the directory is over its cap. Measures at most
-    /// every [`CHECK_INTERVAL`], so it can be asked on every epoch tick of a
-    /// call and after every call; `now` is the caller's clock reading (both
-    /// callers have just taken one).
-    pub fn over_cap(&mut self, now: Instant) -> Option<u64> {
-        if now.saturating_duration_since(self.last_check) < CHECK_INTERVAL {
+    /// What it may hold: its cap in bytes, and one entry per
+    /// [`tree::BYTES_PER_ENTRY`] of it.
+    pub fn limit(&self) -> Usage {
+        Usage {
+            bytes: self.cap_bytes,
+            entries: self.cap_bytes / tree::BYTES_PER_ENTRY,
+        }
+    }
+
+    /// `Some(usage)` if the directory is over its [`limit`](Self::limit).
+    /// Measures at most every [`CHECK_INTERVAL`], and no more than a tenth
+    /// of the time (a walk that took 20 ms waits 200 ms for the next), so it
+    /// can be asked on every epoch tick of a call and after every call; `now`
+    /// is the caller's clock reading (both callers have just taken one).
+    pub fn over_cap(&mut self, now: Instant) -> Option<TmpFull> {
+        if now < self.next_check {
             return None;
         }
-        self.last_check = now;
-        let used = usage(&self.path);
-        (used > self.cap_bytes).then_some(used)
+        let limit = self.limit();
+        let used = tree::usage(&self.path, limit);
+        let took = now.elapsed();
+        self.next_check = now + took.saturating_mul(10).max(CHECK_INTERVAL);
+        used.exceeds(&limit).then_some(TmpFull { used, limit })
     }
 }
+
+/// A `/tmp` found over its limit: what it held (counted up to the point it
+/// passed the limit) and what it may hold.
+#[derive(Debug, Clone, Copy)]
+pub struct TmpFull {
+    pub used: Usage,
+    pub limit: Usage,
+}
+
+impl std::fmt::Display for TmpFull {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let cap_mb = self.limit.bytes >> 20;
+        if self.used.bytes > self.limit.bytes {
+            write!(
+                f,
+                "/tmp holds {} MB, over the function's ephemeralStorageSize of {cap_mb} MB",
+                self.used.bytes.div_ceil(1 << 20),
+            )
+        } else {
+            write!(
+                f,
+                "/tmp holds over {} files and directories, the most an ephemeralStorageSize of {cap_mb} MB allows (one per 16 KiB)",
+                self.limit.entries,
+            )
+        }
+    }
+}
+
+impl std::error::Error for TmpFull {}
 
 impl Drop for InstanceTmp {
     fn drop(&mut self) {
@@ -406,25 +459,10 @@ impl Drop for InstanceTmp {
         if let Err(e) = janitor().send(Chore::Recycle(self.ready.clone(), path)) {
             // No janitor (the process is exiting): clean up here.
             if let Chore::Recycle(_, path) = e.0 {
-                let _ = std::fs::remove_dir_all(path);
+                let _ = tree::remove(&path);
             }
         }
     }
-}
-
-/// Bytes of the files under `dir` (not following symlinks).
-pub fn usage(dir: &Path) -> u64 {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return 0;
-    };
-    entries
-        .flatten()
-        .map(|e| match e.file_type() {
-            Ok(t) if t.is_dir() => usage(&e.path()),
-            Ok(t) if t.is_file() => e.metadata().map(|m| m.len()).unwrap_or(0),
-            _ => 0,
-        })
-        .sum()
 }
 
 /// Copies the tree `from` into `to` (merging, overwriting files).
@@ -473,7 +511,7 @@ mod tests {
         let tmp = files.instance_tmp().unwrap();
         let path = tmp.path().to_owned();
         std::fs::write(path.join("cache"), vec![0u8; 4096]).unwrap();
-        assert_eq!(usage(&path), 4096);
+        assert_eq!(tree::usage(&path, tmp.limit()).bytes, 4096);
         drop(tmp);
         // The janitor empties it (and keeps it ready for another instance).
         let start = Instant::now();
@@ -481,7 +519,12 @@ mod tests {
             std::thread::sleep(Duration::from_millis(5));
         }
         assert!(!path.join("cache").exists());
-        assert_eq!(usage(files.root()), usage(&opt));
+        // Every /tmp directory kept ready is empty.
+        for entry in std::fs::read_dir(files.root()).unwrap().flatten() {
+            if entry.file_name() != "opt" {
+                assert_eq!(std::fs::read_dir(entry.path()).unwrap().count(), 0);
+            }
+        }
     }
 
     #[test]
@@ -534,9 +577,28 @@ mod tests {
         let files = FunctionFiles::new("f", &[], 1).unwrap();
         let mut tmp = files.instance_tmp().unwrap();
         std::fs::write(tmp.path().join("big"), vec![0u8; 2 << 20]).unwrap();
-        tmp.last_check -= CHECK_INTERVAL;
-        assert_eq!(tmp.over_cap(Instant::now()), Some(2 << 20));
+        tmp.next_check = Instant::now();
+        let full = tmp.over_cap(Instant::now()).expect("over its cap");
+        assert_eq!(full.used.bytes, 2 << 20);
+        assert!(full.to_string().contains("/tmp holds 2 MB"), "{full}");
         // Asked again within the interval, it does not measure.
-        assert_eq!(tmp.over_cap(Instant::now()), None);
+        assert!(tmp.over_cap(Instant::now()).is_none());
+    }
+
+    #[test]
+    fn empty_files_count_against_the_cap() {
+        let files = FunctionFiles::new("f", &[], 1).unwrap();
+        let mut tmp = files.instance_tmp().unwrap();
+        // 1 MB allows 64 entries.
+        for i in 0..65 {
+            std::fs::write(tmp.path().join(format!("e{i}")), b"").unwrap();
+        }
+        tmp.next_check = Instant::now();
+        let full = tmp.over_cap(Instant::now()).expect("over its entry limit");
+        assert_eq!(full.limit.entries, 64);
+        assert!(
+            full.to_string().contains("over 64 files and directories"),
+            "{full}"
+        );
     }
 }

@@ -17,7 +17,7 @@ use wasmtime_wasi::{I32Exit, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use crate::env::InstanceEnv;
-use crate::files::{InstanceFiles, PreopensView};
+use crate::files::{InstanceFiles, PreopensView, TmpFull};
 use crate::kv::Grants;
 use crate::outbound::OutboundHooks;
 
@@ -131,24 +131,6 @@ impl std::fmt::Display for Timedout {
 
 impl std::error::Error for Timedout {}
 
-/// The error an epoch callback raises when the instance's `/tmp` holds more
-/// than its cap (bytes used, bytes allowed).
-#[derive(Debug)]
-struct TmpFull(u64, u64);
-
-impl std::fmt::Display for TmpFull {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "/tmp holds {} MB, over the function's ephemeralStorageSize of {} MB",
-            self.0.div_ceil(1 << 20),
-            self.1 >> 20
-        )
-    }
-}
-
-impl std::error::Error for TmpFull {}
-
 /// What one call into the guest produced.
 #[derive(Debug)]
 pub struct CallOutcome {
@@ -213,8 +195,8 @@ impl Instance {
             // however long its timeout, it cannot fill the host's disk.
             // (One write between checks is bounded by the guest's memory.)
             if let Some(tmp) = state.files.tmp_mut() {
-                if let Some(used) = tmp.over_cap(now) {
-                    return Err(wasmtime::Error::new(TmpFull(used, tmp.cap_bytes())));
+                if let Some(full) = tmp.over_cap(now) {
+                    return Err(wasmtime::Error::new(full));
                 }
             }
             // Hand the thread back to the executor every tick, so a
@@ -350,10 +332,11 @@ impl Instance {
                 }
             }
         };
-        if let Some(used) = over_cap {
+        if let Some(full) = over_cap {
             // Retired after this call: its /tmp goes with it.
             tracing::warn!(
-                used_mb = used >> 20,
+                used_mb = full.used.bytes >> 20,
+                entries = full.used.entries,
                 "an instance's /tmp is over its ephemeralStorageSize; retiring it"
             );
             self.poisoned = true;

@@ -53,6 +53,7 @@ pub mod routes;
 pub mod sample;
 pub mod scaffold;
 pub mod schedule;
+pub mod tree;
 pub mod trigger;
 
 pub use cache::{ArtifactCache, ArtifactSource, LoadStats};

@@ -181,3 +181,40 @@ async fn a_call_filling_tmp_is_stopped_near_the_cap() {
     // The instance went with its /tmp; the function still works.
     assert_eq!(call(&f, "counter", "", 0).await["invocations"], 1);
 }
+
+#[tokio::test]
+async fn data_nested_past_path_max_counts_against_the_cap() {
+    let mut config = FunctionConfig::new("nester");
+    // 64 MB allows 4,096 entries: the 2,500 directories fit, a 100 MB file
+    // at the bottom does not.
+    config.tmp_mb = 64;
+    config.timeout = std::time::Duration::from_secs(60);
+    let host = host();
+    let f = load(&host, "probe", config);
+    // "/d" a level: the bottom is 5,000 bytes below /tmp, past PATH_MAX,
+    // where a walk by path cannot reach.
+    let deep = invoke(&f, &json!({"action": "deep", "n": 2500, "len": 100 << 20})).await;
+    match &deep.result {
+        // Caught on a tick during the call.
+        Err(error) => assert_eq!(
+            error.error_type, "Runtime.EphemeralStorageExceeded",
+            "{error:?}"
+        ),
+        // Or on a check after one of the next calls, which retires it.
+        Ok(payload) => {
+            assert_eq!(json(payload), json!({"depth": 2500}));
+            let mut retired = false;
+            for _ in 0..40 {
+                tokio::time::sleep(wasmfn::files::CHECK_INTERVAL * 3).await;
+                if call(&f, "counter", "", 0).await["invocations"] == 1 {
+                    retired = true;
+                    break;
+                }
+            }
+            assert!(retired, "the instance hiding 100 MB was never retired");
+        }
+    }
+    // Its /tmp went with it (removed without a path, however deep), and
+    // the function still works.
+    assert_eq!(call(&f, "ls", "/tmp", 0).await, json!({"entries": []}));
+}

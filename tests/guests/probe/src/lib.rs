@@ -20,6 +20,9 @@ struct Event {
     /// A key-value store, for the `kv_*` actions (`text` is the key).
     #[serde(default)]
     store: String,
+    /// A file length, for `deep`.
+    #[serde(default)]
+    len: u64,
 }
 
 fn init() -> Result<(), Error> {
@@ -97,6 +100,13 @@ async fn handler(event: Value, ctx: Context) -> Result<Value, Error> {
             }
             json!({ "writtenMb": written })
         }
+        // Nests `n` directories in /tmp, one in the other, through WASI
+        // directly (an open descriptor per level, as no libc path would),
+        // and puts a file of `len` bytes (sparse) at the bottom.
+        "deep" => match nest_directories(event.n, event.len) {
+            Ok(depth) => json!({ "depth": depth }),
+            Err(e) => json!({ "error": e }),
+        },
         "read" => match std::fs::read(&event.text) {
             Ok(bytes) => json!({ "content": String::from_utf8_lossy(&bytes) }),
             Err(e) => json!({ "error": e.to_string() }),
@@ -257,4 +267,40 @@ fn recurse(n: u64) -> u64 {
         return 0;
     }
     1 + recurse(std::hint::black_box(n + 1)) + pad[3] % 2
+}
+
+/// Creates `/tmp/d/d/d/...`, `n` deep, with a file `bottom` of `len` bytes
+/// in the deepest.
+fn nest_directories(n: u64, len: u64) -> Result<u64, String> {
+    use wasip2::filesystem::preopens::get_directories;
+    use wasip2::filesystem::types::{DescriptorFlags, OpenFlags, PathFlags};
+    let (mut dir, _) = get_directories()
+        .into_iter()
+        .find(|(_, path)| path == "/tmp")
+        .ok_or("no /tmp")?;
+    for depth in 0..n {
+        dir.create_directory_at("d")
+            .map_err(|e| format!("mkdir at depth {depth}: {e}"))?;
+        dir = dir
+            .open_at(
+                PathFlags::empty(),
+                "d",
+                OpenFlags::DIRECTORY,
+                DescriptorFlags::READ | DescriptorFlags::MUTATE_DIRECTORY,
+            )
+            .map_err(|e| format!("open at depth {depth}: {e}"))?;
+    }
+    if len > 0 {
+        let file = dir
+            .open_at(
+                PathFlags::empty(),
+                "bottom",
+                OpenFlags::CREATE,
+                DescriptorFlags::WRITE,
+            )
+            .map_err(|e| format!("create the bottom file: {e}"))?;
+        file.set_size(len)
+            .map_err(|e| format!("size the bottom file: {e}"))?;
+    }
+    Ok(n)
 }
