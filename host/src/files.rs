@@ -209,7 +209,10 @@ impl Drop for FunctionFiles {
             // Removing a tree is slow; whoever drops a function should not
             // wait for it.
             if let Err(e) = janitor().send(Chore::Discard(root)) {
-                drop(e.0);
+                // No janitor (the process is exiting): clean up here.
+                if let Chore::Discard(root) = e.0 {
+                    let _ = tree::remove(&root.keep());
+                }
             }
         }
     }

@@ -1,8 +1,8 @@
 //! The hostile-guest suite: every way a guest can attack or break the host
 //! (runaway loops, in wasm and across host calls, memory bombs, stack
 //! overflow, panics, traps, `exit`, oversized responses, log floods,
-//! snooping on files and environment, denied hosts, calls past its
-//! concurrency) becomes a Lambda-shaped error of an exact type or finds
+//! snooping on files and environment, a `/tmp` nested 30,000 deep, denied
+//! hosts, calls past its concurrency) becomes a Lambda-shaped error of an exact type or finds
 //! nothing, the failed instance is thrown away, and the host carries on:
 //! after each case the same function answers from a new instance and
 //! another function on the same host still answers. The attacks are
@@ -216,6 +216,47 @@ async fn snooping_finds_nothing_of_the_host_or_other_functions() {
         "wwwww"
     );
     assert_bystander_answers(&f).await;
+}
+
+#[tokio::test]
+async fn a_tmp_nested_30000_deep_is_removed_without_hurting_the_host() {
+    let host = host();
+    let mut config = FunctionConfig::new("nest-30000");
+    config.timeout = Duration::from_secs(120);
+    // Retired after the call, so that its /tmp is removed at once.
+    config.pool.max_invocations = Some(1);
+    let f = load(&host, "probe", config);
+    let bystander = load(&host, "hello", FunctionConfig::new("hello"));
+    let arena = Arena {
+        _host: host,
+        f,
+        bystander,
+    };
+    // 30,000 levels, a descriptor each, as WASI allows: removing them by
+    // recursion (`std::fs::remove_dir_all`) overflows a 2 MiB thread stack
+    // and aborts the whole process.
+    let inv = invoke(&arena.f, &json!({"action": "deep", "n": 30_000})).await;
+    assert_eq!(json(&inv.result.unwrap()), json!({"depth": 30_000}));
+    // The janitor empties the retired instance's /tmp in the background.
+    let prefix = format!("wasmfn-{}-nest-30000-", std::process::id());
+    let root = std::fs::read_dir(std::env::temp_dir())
+        .unwrap()
+        .flatten()
+        .find(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+        .expect("the function's root")
+        .path();
+    let all_empty = || {
+        std::fs::read_dir(&root)
+            .unwrap()
+            .flatten()
+            .all(|tmp| std::fs::read_dir(tmp.path()).map_or(true, |mut e| e.next().is_none()))
+    };
+    let start = Instant::now();
+    while !all_empty() && start.elapsed() < Duration::from_secs(60) {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(all_empty(), "the deep tree is still in {}", root.display());
+    assert_recovers(&arena).await;
 }
 
 #[tokio::test]
