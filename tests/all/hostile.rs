@@ -57,10 +57,15 @@ async fn assert_bystander_answers(arena: &Arena) {
 }
 
 fn probe_with(memory_mb: u32, timeout: Duration) -> Arena {
-    let host = host();
     let mut config = FunctionConfig::new("probe");
     config.memory_mb = memory_mb;
     config.timeout = timeout;
+    arena(config)
+}
+
+/// `probe` under `config`, and `hello` beside it on the same host.
+fn arena(config: FunctionConfig) -> Arena {
+    let host = host();
     let f = load(&host, "probe", config);
     let bystander = load(&host, "hello", FunctionConfig::new("hello"));
     Arena {
@@ -220,18 +225,11 @@ async fn snooping_finds_nothing_of_the_host_or_other_functions() {
 
 #[tokio::test]
 async fn a_tmp_nested_30000_deep_is_removed_without_hurting_the_host() {
-    let host = host();
     let mut config = FunctionConfig::new("nest-30000");
     config.timeout = Duration::from_secs(120);
     // Retired after the call, so that its /tmp is removed at once.
     config.pool.max_invocations = Some(1);
-    let f = load(&host, "probe", config);
-    let bystander = load(&host, "hello", FunctionConfig::new("hello"));
-    let arena = Arena {
-        _host: host,
-        f,
-        bystander,
-    };
+    let arena = arena(config);
     // 30,000 levels, a descriptor each, as WASI allows: removing them by
     // recursion (`std::fs::remove_dir_all`) overflows a 2 MiB thread stack
     // and aborts the whole process.
@@ -364,16 +362,9 @@ async fn a_call_to_a_denied_host_is_refused_in_the_guest() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn calls_past_reserved_concurrency_are_throttled_not_queued() {
-    let host = host();
     let mut config = FunctionConfig::new("narrow");
     config.pool.reserved_concurrency = Some(2);
-    let f = load(&host, "probe", config);
-    let bystander = load(&host, "hello", FunctionConfig::new("hello"));
-    let arena = Arena {
-        _host: host,
-        f,
-        bystander,
-    };
+    let arena = arena(config);
     let busy: Vec<_> = (0..2)
         .map(|_| {
             let f = arena.f.clone();
