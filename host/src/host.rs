@@ -46,6 +46,7 @@ impl Host {
     /// with WASI 0.2 and the wasmfn runtime interface.
     pub fn new(options: HostOptions) -> anyhow::Result<Self> {
         let engine = WasmEngine::new(&options.engine)?;
+        crate::descriptors::raise_limit();
         let mut linker = Linker::new(engine.engine());
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
         // Preopens come from the instance's files, opened on first use,
@@ -61,6 +62,9 @@ impl Host {
             &mut linker,
             InstanceState::env,
         )?;
+        // Opening a file is checked against the instance's and the host's
+        // descriptor limits (see `descriptors`).
+        crate::descriptors::add_to_linker(&mut linker)?;
         linker.allow_shadowing(false);
         // Guests may import wasi:http; whether a request goes out is the
         // function's allow-list's call (see `outbound`).

@@ -16,6 +16,7 @@ use wasmtime::{Store, Trap, UpdateDeadline, WasmBacktrace};
 use wasmtime_wasi::{I32Exit, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
+use crate::descriptors::OpenFiles;
 use crate::env::InstanceEnv;
 use crate::files::{InstanceFiles, PreopensView, TmpFull};
 use crate::kv::Grants;
@@ -54,6 +55,8 @@ pub struct InstanceState {
     env: InstanceEnv,
     /// Its `/tmp` and `/opt`, opened when the guest first asks.
     files: InstanceFiles,
+    /// The files it holds open (see `descriptors`).
+    open_files: OpenFiles,
     pub(crate) limiter: MemoryLimiter,
     /// The deadline of the running call (invocation or init).
     deadline: Instant,
@@ -94,6 +97,11 @@ impl InstanceState {
     /// What `wasi:cli/environment` reads.
     pub(crate) fn env(&mut self) -> &mut InstanceEnv {
         &mut self.env
+    }
+
+    /// The files it holds open, and the table that tells which it closed.
+    pub(crate) fn open_files(&mut self) -> (&mut OpenFiles, &ResourceTable) {
+        (&mut self.open_files, &self.table)
     }
 
     /// What `wasi:filesystem/preopens` works on.
@@ -163,9 +171,14 @@ impl Instance {
         let config = function.config();
         let logs = LogBuffer::new(LOG_CAP_BYTES);
         let mut wasi = WasiCtxBuilder::new();
-        // The environment is `env`'s, not the WASI context's.
+        // The environment is `env`'s, not the WASI context's. Outbound
+        // traffic goes through wasi:http and its allow-list (`outbound`);
+        // raw sockets are refused before they exist, so that a guest cannot
+        // hold host descriptors through them (see `descriptors`).
         wasi.stdout(logs.stream(Stream::Stdout))
-            .stderr(logs.stream(Stream::Stderr));
+            .stderr(logs.stream(Stream::Stderr))
+            .allow_tcp(false)
+            .allow_udp(false);
         let state = InstanceState {
             wasi: wasi.build(),
             http: WasiHttpCtx::new(),
@@ -178,6 +191,7 @@ impl Instance {
             ),
             // The only host directories a guest can reach (see `files`).
             files: InstanceFiles::new(function.files().clone()),
+            open_files: OpenFiles::default(),
             limiter: MemoryLimiter::new((config.memory_mb as usize) << 20),
             deadline: Instant::now() + INIT_TIMEOUT,
             fatal: None,

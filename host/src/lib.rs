@@ -26,6 +26,7 @@
 
 pub mod bindings;
 pub mod cache;
+pub mod descriptors;
 pub mod dynamodb;
 pub mod engine;
 pub mod env;

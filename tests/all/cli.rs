@@ -263,3 +263,47 @@ fn bench_prints_the_table_and_writes_json_and_a_plot() {
     );
     assert!(svg.contains("cold (p50") && svg.contains("warm (p50"));
 }
+
+#[test]
+fn guests_leave_the_host_a_quarter_of_its_descriptors() {
+    let probe = guest("probe");
+    // Under a limit of 1,200 the host keeps 300 for itself, so a guest
+    // opening 2,000 files is stopped near 900, before its own limit of
+    // 1,024.
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg("ulimit -n 1200 && exec \"$0\" \"$@\"")
+        .arg(env!("CARGO_BIN_EXE_wasmfn"))
+        .arg("--cache-dir")
+        .arg(shared_cache())
+        .args(["invoke", probe.to_str().unwrap(), "--event", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(br#"{"action": "open", "text": "/tmp", "n": 2000}"#)?;
+            child.wait_with_output()
+        })
+        .unwrap();
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let response = json(&out.stdout);
+    let open = response["open"].as_u64().unwrap();
+    assert!((500..=900).contains(&open), "{response}");
+    assert!(
+        response["error"]
+            .as_str()
+            .unwrap()
+            .contains("Quota exceeded"),
+        "{response}"
+    );
+    assert!(stderr.contains("short of file descriptors"), "{stderr}");
+    // The host still had room for its own work: the REPORT line.
+    assert!(stderr.contains("REPORT RequestId: "), "{stderr}");
+}

@@ -218,3 +218,22 @@ async fn data_nested_past_path_max_counts_against_the_cap() {
     // the function still works.
     assert_eq!(call(&f, "ls", "/tmp", 0).await, json!({"entries": []}));
 }
+
+#[tokio::test]
+async fn an_instance_holds_at_most_1024_files_open() {
+    let host = host();
+    let f = load(&host, "probe", FunctionConfig::new("opener"));
+    // Lambda's limit per execution environment; the next open fails (WASI
+    // has no "too many open files": it is `quota`), nothing traps.
+    let out = call(&f, "open", "/tmp", 1100).await;
+    assert_eq!(out["open"], 1024, "{out}");
+    assert!(
+        out["error"].as_str().unwrap().contains("Quota exceeded"),
+        "{out}"
+    );
+    // The instance is still warm with its files, and a file closed makes
+    // room for another.
+    assert_eq!(call(&f, "close", "", 24).await["open"], 1000);
+    let out = call(&f, "open", "/tmp", 10).await;
+    assert_eq!(out, json!({"open": 1010, "error": null}));
+}

@@ -9,6 +9,8 @@ use wasmfn_guest::{Context, Error};
 
 static INVOCATIONS: AtomicU64 = AtomicU64::new(0);
 static INITS: AtomicU64 = AtomicU64::new(0);
+/// The files `open` keeps open across invocations.
+static KEPT: std::sync::Mutex<Vec<std::fs::File>> = std::sync::Mutex::new(Vec::new());
 
 #[derive(Deserialize)]
 struct Event {
@@ -107,6 +109,28 @@ async fn handler(event: Value, ctx: Context) -> Result<Value, Error> {
             Ok(depth) => json!({ "depth": depth }),
             Err(e) => json!({ "error": e }),
         },
+        // Opens the file at `text` `n` times and keeps every descriptor.
+        "open" => {
+            let mut kept = KEPT.lock().unwrap();
+            let mut error = None;
+            for _ in 0..event.n {
+                match std::fs::File::open(&event.text) {
+                    Ok(file) => kept.push(file),
+                    Err(e) => {
+                        error = Some(e.to_string());
+                        break;
+                    }
+                }
+            }
+            json!({ "open": kept.len(), "error": error })
+        }
+        // Closes `n` of the files `open` kept.
+        "close" => {
+            let mut kept = KEPT.lock().unwrap();
+            let left = kept.len().saturating_sub(event.n as usize);
+            kept.truncate(left);
+            json!({ "open": left })
+        }
         "read" => match std::fs::read(&event.text) {
             Ok(bytes) => json!({ "content": String::from_utf8_lossy(&bytes) }),
             Err(e) => json!({ "error": e.to_string() }),
