@@ -264,6 +264,37 @@ fn other(e: KvError) -> store::Error {
     store::Error::Other(e.to_string())
 }
 
+/// The longest key: DynamoDB's limit on a partition key.
+pub const MAX_KEY_BYTES: usize = 2048;
+
+/// The largest item, key and value with their attribute names (`pk`, `v`):
+/// DynamoDB's limit.
+pub const MAX_ITEM_BYTES: usize = 400 << 10;
+
+/// Checks `key` (and the item it makes with `value`) against DynamoDB's
+/// limits. Every backend keeps them, so that a function that works against
+/// the embedded store on a laptop works against DynamoDB on Lambda.
+fn check_item(store: &dyn Backend, key: &str, value: Option<&[u8]>) -> Result<(), store::Error> {
+    let refuse = |message: String| Err(other(KvError::new(store.name(), message)));
+    if key.is_empty() {
+        return refuse("a key cannot be empty (DynamoDB refuses empty keys)".into());
+    }
+    if key.len() > MAX_KEY_BYTES {
+        return refuse(format!(
+            "a key of {} bytes is over DynamoDB's limit of {MAX_KEY_BYTES}",
+            key.len()
+        ));
+    }
+    let item = "pk".len() + key.len() + "v".len() + value.map_or(0, <[u8]>::len);
+    if item > MAX_ITEM_BYTES {
+        return refuse(format!(
+            "an item of {item} bytes (key and value) is over DynamoDB's limit of {MAX_ITEM_BYTES} \
+             (400 KB); store large values elsewhere, e.g. in S3, and keep their keys here"
+        ));
+    }
+    Ok(())
+}
+
 impl store::Host for InstanceState {
     async fn open(&mut self, identifier: String) -> Result<Resource<Bucket>, store::Error> {
         let Some(store) = self.kv_grants().stores.get(&identifier).cloned() else {
@@ -290,7 +321,9 @@ impl store::HostBucket for InstanceState {
         bucket: Resource<Bucket>,
         key: String,
     ) -> Result<Option<Vec<u8>>, store::Error> {
-        self.bucket(&bucket)?.get(&key).await.map_err(other)
+        let store = self.bucket(&bucket)?;
+        check_item(&*store, &key, None)?;
+        store.get(&key).await.map_err(other)
     }
 
     async fn set(
@@ -299,11 +332,15 @@ impl store::HostBucket for InstanceState {
         key: String,
         value: Vec<u8>,
     ) -> Result<(), store::Error> {
-        self.bucket(&bucket)?.set(&key, &value).await.map_err(other)
+        let store = self.bucket(&bucket)?;
+        check_item(&*store, &key, Some(&value))?;
+        store.set(&key, &value).await.map_err(other)
     }
 
     async fn delete(&mut self, bucket: Resource<Bucket>, key: String) -> Result<(), store::Error> {
-        self.bucket(&bucket)?.delete(&key).await.map_err(other)
+        let store = self.bucket(&bucket)?;
+        check_item(&*store, &key, None)?;
+        store.delete(&key).await.map_err(other)
     }
 
     async fn exists(
@@ -311,7 +348,9 @@ impl store::HostBucket for InstanceState {
         bucket: Resource<Bucket>,
         key: String,
     ) -> Result<bool, store::Error> {
-        self.bucket(&bucket)?.exists(&key).await.map_err(other)
+        let store = self.bucket(&bucket)?;
+        check_item(&*store, &key, None)?;
+        store.exists(&key).await.map_err(other)
     }
 
     async fn list_keys(
@@ -340,10 +379,9 @@ impl atomics::Host for InstanceState {
         key: String,
         delta: u64,
     ) -> Result<u64, store::Error> {
-        self.bucket(&bucket)?
-            .increment(&key, delta)
-            .await
-            .map_err(other)
+        let store = self.bucket(&bucket)?;
+        check_item(&*store, &key, None)?;
+        store.increment(&key, delta).await.map_err(other)
     }
 }
 

@@ -129,3 +129,38 @@ async fn manifest_stores_are_shared_by_the_functions_granted_them() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn items_past_dynamodbs_limits_are_refused_by_the_embedded_store_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let host = host();
+    let f = load(
+        &host,
+        "probe",
+        granted("blobs", "blobs", &dir.path().join("blobs.redb")),
+    );
+    let set = |key: String, len: u64| {
+        let f = f.clone();
+        async move {
+            invoke(
+                &f,
+                &json!({"action": "kv_set", "store": "blobs", "text": key, "len": len}),
+            )
+            .await
+            .result
+            .map_err(|e| e.error_message)
+        }
+    };
+    // What DynamoDB takes, the embedded store takes; what it refuses, so
+    // does the embedded store, with the limit named.
+    set("fits".into(), 300 << 10).await.unwrap();
+    let err = set("too-big".into(), 400 << 10).await.unwrap_err();
+    assert!(err.contains("over DynamoDB's limit of 409600"), "{err}");
+    let err = set("k".repeat(2049), 1).await.unwrap_err();
+    assert!(err.contains("a key of 2049 bytes"), "{err}");
+    let err = call(&f, "kv_get", "blobs", "", 0).await.unwrap_err();
+    assert!(err.contains("cannot be empty"), "{err}");
+    // Nothing refused was stored.
+    let got = call(&f, "kv_get", "blobs", "fits", 0).await.unwrap();
+    assert_eq!(got["keys"], json!(["fits"]));
+}

@@ -221,7 +221,12 @@ async fn handler(event: Value, ctx: Context) -> Result<Value, Error> {
         "big" => json!({ "data": "y".repeat(event.n as usize) }),
         "kv_set" => {
             let store = wasmfn_guest::kv::Store::open(&event.store)?;
-            store.set(&event.text, format!("value-{}", event.n).as_bytes())?;
+            // `len` bytes, or a short value naming `n`.
+            let value = match event.len {
+                0 => format!("value-{}", event.n).into_bytes(),
+                len => vec![b'v'; len as usize],
+            };
+            store.set(&event.text, &value)?;
             json!({ "set": event.text })
         }
         "kv_get" => {
