@@ -396,11 +396,6 @@ impl InstanceTmp {
         &self.path
     }
 
-    /// The most bytes it may hold.
-    pub fn cap_bytes(&self) -> u64 {
-        self.cap_bytes
-    }
-
     /// What it may hold: its cap in bytes, and one entry per
     /// [`tree::BYTES_PER_ENTRY`] of it.
     pub fn limit(&self) -> Usage {
