@@ -442,8 +442,9 @@ impl std::fmt::Display for TmpFull {
         } else {
             write!(
                 f,
-                "/tmp holds over {} files and directories, the most an ephemeralStorageSize of {cap_mb} MB allows (one per 16 KiB)",
+                "/tmp holds over {} files and directories, the most an ephemeralStorageSize of {cap_mb} MB allows (one per {} KiB)",
                 self.limit.entries,
+                tree::BYTES_PER_ENTRY >> 10,
             )
         }
     }

@@ -313,6 +313,19 @@ impl InstanceState {
             .map(|b| b.store.clone())
             .map_err(|e| store::Error::Other(e.to_string()))
     }
+
+    /// The store behind `bucket`, once `key` (and `value`, for a write)
+    /// passed [`check_item`].
+    fn bucket_for(
+        &mut self,
+        bucket: &Resource<Bucket>,
+        key: &str,
+        value: Option<&[u8]>,
+    ) -> Result<Arc<dyn Backend>, store::Error> {
+        let store = self.bucket(bucket)?;
+        check_item(&*store, key, value)?;
+        Ok(store)
+    }
 }
 
 impl store::HostBucket for InstanceState {
@@ -321,8 +334,7 @@ impl store::HostBucket for InstanceState {
         bucket: Resource<Bucket>,
         key: String,
     ) -> Result<Option<Vec<u8>>, store::Error> {
-        let store = self.bucket(&bucket)?;
-        check_item(&*store, &key, None)?;
+        let store = self.bucket_for(&bucket, &key, None)?;
         store.get(&key).await.map_err(other)
     }
 
@@ -332,14 +344,12 @@ impl store::HostBucket for InstanceState {
         key: String,
         value: Vec<u8>,
     ) -> Result<(), store::Error> {
-        let store = self.bucket(&bucket)?;
-        check_item(&*store, &key, Some(&value))?;
+        let store = self.bucket_for(&bucket, &key, Some(&value))?;
         store.set(&key, &value).await.map_err(other)
     }
 
     async fn delete(&mut self, bucket: Resource<Bucket>, key: String) -> Result<(), store::Error> {
-        let store = self.bucket(&bucket)?;
-        check_item(&*store, &key, None)?;
+        let store = self.bucket_for(&bucket, &key, None)?;
         store.delete(&key).await.map_err(other)
     }
 
@@ -348,8 +358,7 @@ impl store::HostBucket for InstanceState {
         bucket: Resource<Bucket>,
         key: String,
     ) -> Result<bool, store::Error> {
-        let store = self.bucket(&bucket)?;
-        check_item(&*store, &key, None)?;
+        let store = self.bucket_for(&bucket, &key, None)?;
         store.exists(&key).await.map_err(other)
     }
 
@@ -379,8 +388,7 @@ impl atomics::Host for InstanceState {
         key: String,
         delta: u64,
     ) -> Result<u64, store::Error> {
-        let store = self.bucket(&bucket)?;
-        check_item(&*store, &key, None)?;
+        let store = self.bucket_for(&bucket, &key, None)?;
         store.increment(&key, delta).await.map_err(other)
     }
 }
