@@ -31,7 +31,6 @@ mod plain;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use tokio::runtime::Runtime;
-use wasmfn::instance::Instance;
 use wasmfn::{
     EngineOptions, Function, FunctionConfig, GuestBuilder, Host, HostOptions, InvokeRequest,
     Policy, PoolingMode,
@@ -133,7 +132,7 @@ fn instantiate(c: &mut Criterion, s: &Setup) {
                     let mut total = Duration::ZERO;
                     for _ in 0..iters {
                         let start = Instant::now();
-                        let instance = Instance::new(&f).await.unwrap();
+                        let instance = f.instantiate().await.unwrap();
                         total += start.elapsed();
                         drop(instance);
                     }
@@ -169,7 +168,7 @@ fn invoke(c: &mut Criterion, s: &Setup) {
     let fresh = &load(&s.host, &s.wasm, Policy::Fresh);
     let ctx = wasmfn_guest::Context::for_test("hello");
     for (size, label) in SIZES {
-        let event = wasmfn::sample::api_gateway_v1_of_size(size);
+        let event = wasmfn::tooling::sample::api_gateway_v1_of_size(size);
         let event = &event;
 
         // The full request path, on a warm instance or a fresh one each time.
@@ -234,7 +233,7 @@ fn warm_over_native(s: &Setup) {
     let quick = std::env::args().any(|a| a == "--test");
     let (rounds, calls) = if quick { (2, 10) } else { (41, 2000) };
     let f = load(&s.host, &s.wasm, Policy::Reuse);
-    let event = wasmfn::sample::api_gateway_v1_of_size(1 << 10);
+    let event = wasmfn::tooling::sample::api_gateway_v1_of_size(1 << 10);
     let ctx = wasmfn_guest::Context::for_test("hello");
     let plain_warm = |epochs| {
         let options = plain::Options {

@@ -1,4 +1,4 @@
-//! Fuzzes `wasmfn::fuzzing::apigw` (see that function for the invariants).
+//! Fuzzes `wasmfn::tooling::fuzzing::apigw` (see that function for the invariants).
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| wasmfn::fuzzing::apigw(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| wasmfn::tooling::fuzzing::apigw(data));

@@ -1,4 +1,4 @@
-//! Fuzzes `wasmfn::fuzzing::invoke_request` (see that function for the invariants).
+//! Fuzzes `wasmfn::tooling::fuzzing::invoke_request` (see that function for the invariants).
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| wasmfn::fuzzing::invoke_request(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| wasmfn::tooling::fuzzing::invoke_request(data));

@@ -1,4 +1,4 @@
-//! Fuzzes `wasmfn::fuzzing::manifest` (see that function for the invariants).
+//! Fuzzes `wasmfn::tooling::fuzzing::manifest` (see that function for the invariants).
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| wasmfn::fuzzing::manifest(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| wasmfn::tooling::fuzzing::manifest(data));

@@ -1,15 +1,18 @@
 //! Host-side bindings generated from `wit/handler.wit`, the single source of
 //! the ABI. The guest SDK generates its side from the same file.
+//!
+//! May import: `crate::capability` (the interfaces it generates itself).
 
 wasmtime::component::bindgen!({
     path: "../wit",
     world: "wasmfn:handler/handler",
-    // Store calls may wait on the network (the DynamoDB backend).
-    imports: {
-        "wasi:keyvalue": async,
-    },
+    // The key-value interfaces are async, so their linker needs `Send` state.
+    require_store_data_send: true,
+    // The key-value capability generates its own interfaces, so that it
+    // never needs this module.
     with: {
-        "wasi:keyvalue/store.bucket": crate::kv::Bucket,
+        "wasi:keyvalue/store": crate::capability::kv::generated::wasi::keyvalue::store,
+        "wasi:keyvalue/atomics": crate::capability::kv::generated::wasi::keyvalue::atomics,
     },
 });
 

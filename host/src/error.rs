@@ -120,6 +120,15 @@ pub enum LoadError {
         /// What did not match.
         message: String,
     },
+    /// The function's configuration is outside what Lambda (or this host's
+    /// engine) allows.
+    #[error("function `{function}`: {message}. Set it in the manifest (`memorySize`, `timeout`) or with `--memory` / `--timeout`")]
+    Config {
+        /// The function.
+        function: String,
+        /// What is out of range, and the range.
+        message: String,
+    },
     /// The function's `/tmp` root or `/opt` layers could not be set up.
     #[error("function `{function}`: cannot set up its files (/tmp, layers at /opt): {source}. Check that each layer is a readable directory")]
     Files {

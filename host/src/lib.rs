@@ -3,66 +3,69 @@
 //! Every invocation, whatever its trigger, follows one path:
 //!
 //! ```text
-//! trigger ──► Function::invoke ──► pool ──► Instance ──► guest `handle`
-//! (CLI, Invoke API,   (one per      (warm      (Store, WASI,   (wit/handler.wit)
-//!  API Gateway,        function)     reuse)     limits, logs)
+//! trigger ──► Funnel::invoke ──► Function::invoke ──► pool ──► Instance ──► guest `handle`
+//! (CLI, Invoke API,  (metrics,     (one per          (warm     (Store, WASI,  (wit/handler.wit)
+//!  API Gateway,       START/END/    function)         reuse)    limits, logs)
+//!  queue, schedules,  REPORT)
 //!  Lambda runtime)
+//! ```
+//!
+//! The modules are layers; each imports only the layers below it:
+//!
+//! ```text
+//! tooling      sample events, templates, guest builds, fuzz entry points
+//! trigger      server, Invoke API, API Gateway, Lambda mode, queue, schedules, metrics,
+//!              and the one invocation funnel every trigger calls
+//! manifest     serverless.yml → FunctionConfig
+//! engine       wasmtime Config, pooling probe, epoch ticker, artifact cache;
+//!              Host: the linker and Host::load
+//! function     Function, its configuration, its pool of instances
+//! instance     one instance: Store, InstanceState (which implements every capability's
+//!              view), limits, logs, error classification
+//! bindings     bindgen! of wit/handler.wit
+//! capability   kv, http, files, env: WASI interfaces generic over the embedder's state
+//! error, report, aws   Lambda's shapes: error bodies, START/END/REPORT, names
 //! ```
 //!
 //! * [`Host`] owns the engine (pooling allocator, epoch ticker), the linker
 //!   and the on-disk [`ArtifactCache`] of precompiled components.
 //! * [`Host::load`] turns a `.wasm` component into a [`Function`]: its
 //!   artifact is compiled at most once per engine configuration, and its
-//!   `InstancePre` is built once.
+//!   `InstancePre` is built once, into the template every instance is made
+//!   from.
 //! * [`Function::invoke`] takes a warm instance or makes one (running the
 //!   guest's `init`, reported as `Init Duration`), runs the event through the
 //!   guest's `handle` under the function's timeout and memory cap, and
 //!   returns the response or a Lambda-shaped [`FunctionError`], with the
 //!   guest's logs and the figures of Lambda's REPORT line.
+//! * [`trigger::funnel::Funnel::invoke`] is how every trigger calls it: it
+//!   counts the invocation in the metrics and writes its log, once.
 //!
 //! A guest cannot take the host down: traps, timeouts, memory exhaustion,
 //! panics and `exit` all come back as errors, and the instance they happened
 //! in is thrown away.
 
+pub mod aws;
 pub mod bindings;
-pub mod cache;
-pub mod descriptors;
-pub mod dynamodb;
+pub mod capability;
 pub mod engine;
-pub mod env;
 pub mod error;
-pub mod files;
 pub mod function;
-#[doc(hidden)]
-pub mod fuzzing;
-pub mod generate;
-pub mod guest_build;
-pub mod host;
 pub mod instance;
-pub mod kv;
-pub mod limits;
-pub mod logs;
 pub mod manifest;
-pub mod metrics;
-pub mod net;
-pub mod outbound;
-pub mod pool;
-pub mod queue;
-pub mod registry;
 pub mod report;
-pub mod routes;
-pub mod sample;
-pub mod scaffold;
-pub mod schedule;
-pub mod tree;
+pub mod tooling;
 pub mod trigger;
 
-pub use cache::{ArtifactCache, ArtifactSource, LoadStats};
+pub use capability::kv::StoreGrant;
+pub use engine::cache::ArtifactCache;
+pub use engine::host::{Host, HostOptions};
 pub use engine::{Allocator, EngineOptions, PoolingMode};
 pub use error::{FunctionError, LoadError, Throttled};
-pub use function::{Function, FunctionConfig, Invocation, InvokeRequest, StoreGrant};
-pub use guest_build::{BuildError, GuestBuilder};
-pub use host::{Host, HostOptions};
+pub use function::pool::{Policy, PoolConfig, PoolStats, Start};
+pub use function::{
+    ArtifactSource, Function, FunctionConfig, Invocation, InvokeRequest, LoadStats,
+};
 pub use manifest::{HandlerSource, Manifest, ManifestError};
-pub use pool::{Policy, PoolConfig, PoolStats, Start};
 pub use report::Report;
+pub use tooling::guest_build::{BuildError, GuestBuilder};

@@ -26,11 +26,12 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::dynamodb::TableSpec;
-use crate::function::{FunctionConfig, StoreGrant};
-use crate::kv::StoreBackend;
-use crate::outbound::AllowList;
-use crate::pool::Policy;
+use crate::capability::http::AllowList;
+use crate::capability::kv::dynamodb::TableSpec;
+use crate::capability::kv::StoreBackend;
+use crate::capability::kv::StoreGrant;
+use crate::function::pool::Policy;
+use crate::function::FunctionConfig;
 
 /// The default manifest file name.
 pub const DEFAULT_MANIFEST: &str = "serverless.yml";

@@ -1,5 +1,7 @@
 //! The START / END / REPORT lines every Lambda user reads, byte for byte in
 //! Lambda's format.
+//!
+//! Imports nothing of the crate.
 
 use std::time::Duration;
 
@@ -54,16 +56,15 @@ pub fn end_line(request_id: &str) -> String {
     format!("END RequestId: {request_id}")
 }
 
-/// START, the guest's log lines, END and REPORT, as one block of text: what
-/// Lambda writes to CloudWatch for one invocation.
-pub fn log_block(invocation: &crate::function::Invocation, version: &str) -> String {
-    let id = &invocation.request_id;
+/// START, the guest's log lines (already in CloudWatch's shape), END and
+/// REPORT, as one block of text: what Lambda writes to CloudWatch for one
+/// invocation.
+pub fn log_block(request_id: &str, version: &str, guest_lines: &str, report: &Report) -> String {
     format!(
-        "{}\n{}{}\n{}\n",
-        start_line(id, version),
-        invocation.log_text(),
-        end_line(id),
-        invocation.report.line(id)
+        "{}\n{guest_lines}{}\n{}\n",
+        start_line(request_id, version),
+        end_line(request_id),
+        report.line(request_id)
     )
 }
 

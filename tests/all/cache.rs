@@ -104,7 +104,7 @@ fn loading_one_component_twice_at_once_compiles_safely() {
         .map(|i| (hello.clone(), FunctionConfig::new(format!("hello{i}"))))
         .collect();
     struct Quiet;
-    impl wasmfn::host::LoadObserver for Quiet {
+    impl wasmfn::engine::host::LoadObserver for Quiet {
         fn compiling(&self, _: &std::path::Path) {}
         fn compiled(&self, _: &std::path::Path, _: std::time::Duration, _: &std::path::Path) {}
     }

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use serde_json::{json, Value};
-use wasmfn::pool::Policy;
+use wasmfn::function::pool::Policy;
 use wasmfn::{Function, FunctionConfig};
 
 use crate::support::{host, invoke, json, load};
@@ -133,7 +133,7 @@ async fn an_instance_over_its_tmp_cap_is_retired() {
         2 << 20
     );
     // Usage is measured at most every 100 ms per instance.
-    tokio::time::sleep(wasmfn::files::CHECK_INTERVAL * 2).await;
+    tokio::time::sleep(wasmfn::capability::files::CHECK_INTERVAL * 2).await;
     let before = call(&f, "counter", "", 0).await;
     let after = call(&f, "counter", "", 0).await;
     assert!(
@@ -205,7 +205,7 @@ async fn data_nested_past_path_max_counts_against_the_cap() {
             assert_eq!(json(payload), json!({"depth": 2500}));
             let mut retired = false;
             for _ in 0..40 {
-                tokio::time::sleep(wasmfn::files::CHECK_INTERVAL * 3).await;
+                tokio::time::sleep(wasmfn::capability::files::CHECK_INTERVAL * 3).await;
                 if call(&f, "counter", "", 0).await["invocations"] == 1 {
                     retired = true;
                     break;

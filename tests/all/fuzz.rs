@@ -35,15 +35,15 @@ fn replay(target: &str, run: fn(&[u8])) {
 
 #[test]
 fn manifest_corpus() {
-    replay("manifest", wasmfn::fuzzing::manifest);
+    replay("manifest", wasmfn::tooling::fuzzing::manifest);
 }
 
 #[test]
 fn invoke_request_corpus() {
-    replay("invoke_request", wasmfn::fuzzing::invoke_request);
+    replay("invoke_request", wasmfn::tooling::fuzzing::invoke_request);
 }
 
 #[test]
 fn apigw_corpus() {
-    replay("apigw", wasmfn::fuzzing::apigw);
+    replay("apigw", wasmfn::tooling::fuzzing::apigw);
 }

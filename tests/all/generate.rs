@@ -3,7 +3,7 @@
 //! samples drive the example functions through `wasmfn invoke`.
 
 use serde_json::Value;
-use wasmfn::generate::SOURCES;
+use wasmfn::tooling::generate::SOURCES;
 
 use crate::events::{events_function, first_difference, normalize, round_trip};
 use crate::support::{assert_clean_failure, json, shared_cache, text, wasmfn};

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use serde_json::{json, Value};
-use wasmfn::kv::StoreBackend;
+use wasmfn::capability::kv::StoreBackend;
 use wasmfn::manifest::Manifest;
 use wasmfn::{Function, FunctionConfig, StoreGrant};
 

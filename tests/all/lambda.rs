@@ -3,7 +3,7 @@
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -13,7 +13,7 @@ use hyper::body::Incoming;
 use hyper::service::service_fn;
 use serde_json::{json, Value};
 
-use crate::support::{guest, shared_cache};
+use crate::support::{guest, shared_cache, KillOnDrop};
 
 /// One event as the Runtime API hands it out.
 #[derive(Clone)]
@@ -129,21 +129,12 @@ fn event(id: &str, body: Value) -> Next {
     }
 }
 
-struct Runtime(Child);
-
-impl Drop for Runtime {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 fn start_runtime(
     port: u16,
     task_root: &std::path::Path,
     handler: &str,
     extra_env: &[(&str, &str)],
-) -> Runtime {
+) -> KillOnDrop {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_wasmfn"));
     cmd.arg("lambda")
         .env_clear()
@@ -159,7 +150,7 @@ fn start_runtime(
     for (k, v) in extra_env {
         cmd.env(k, v);
     }
-    Runtime(cmd.spawn().unwrap())
+    KillOnDrop(cmd.spawn().unwrap())
 }
 
 async fn wait_for_posts(mock: &Mock, n: usize) -> Vec<Posted> {
@@ -201,7 +192,7 @@ async fn events_flow_through_the_runtime_api_with_their_context() {
     let mut echo = event("req-echo", json!({"action": "echo"}));
     echo.headers
         .push(("Lambda-Runtime-Client-Context", client_context.to_string()));
-    let api_gateway = event("req-apigw", wasmfn::sample::api_gateway_v1(""));
+    let api_gateway = event("req-apigw", wasmfn::tooling::sample::api_gateway_v1(""));
     let sqs = event(
         "req-sqs",
         json!({"Records": [{"messageId": "m1", "body": "{}", "eventSource": "aws:sqs"}]}),
@@ -471,7 +462,7 @@ async fn a_packaged_zip_starts_without_compiling_and_answers() {
         .stderr(std::fs::File::create(&log).unwrap())
         .spawn()
         .unwrap();
-    let _runtime = Runtime(child);
+    let _runtime = KillOnDrop(child);
     let posted = wait_for_posts(&mock, 1).await;
     assert_eq!(
         posted[0].path,

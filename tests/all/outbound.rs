@@ -11,7 +11,7 @@ use http_body_util::Full;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use serde_json::{json, Value};
-use wasmfn::outbound::AllowList;
+use wasmfn::capability::http::AllowList;
 use wasmfn::FunctionConfig;
 
 use crate::support::{host, invoke, json, load};

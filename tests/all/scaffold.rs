@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::Command;
 
 use serde_json::Value;
-use wasmfn::scaffold::TEMPLATES;
+use wasmfn::tooling::scaffold::TEMPLATES;
 
 use crate::support::{assert_clean_failure, json, shared_cache, text, wasmfn};
 

@@ -3,7 +3,7 @@
 
 use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
@@ -11,19 +11,12 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use serde_json::{json, Value};
 
-use crate::support::{root, shared_cache};
+use crate::support::{root, shared_cache, KillOnDrop};
 
 struct Server {
-    child: Child,
+    child: KillOnDrop,
     port: u16,
     state: tempfile::TempDir,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 fn start(manifest: &Path) -> Server {
@@ -59,7 +52,11 @@ fn start_with(manifest: &Path, extra: &[&str]) -> Server {
         assert!(Instant::now() < deadline, "wasmfn serve did not start");
         std::thread::sleep(Duration::from_millis(50));
     }
-    Server { child, port, state }
+    Server {
+        child: KillOnDrop(child),
+        port,
+        state,
+    }
 }
 
 struct Reply {
@@ -371,6 +368,50 @@ async fn metrics_count_invocations_in_prometheus_format() {
     );
 }
 
+/// The count of `family{function="name"}` in a Prometheus text page.
+fn metric(text: &str, family: &str, function: &str) -> u64 {
+    let prefix = format!("{family}{{function=\"{function}\"}} ");
+    text.lines()
+        .find_map(|line| line.strip_prefix(&prefix))
+        .and_then(|value| value.parse().ok())
+        .unwrap_or_else(|| panic!("no {prefix} in {text}"))
+}
+
+#[tokio::test]
+async fn event_and_scheduled_invocations_are_counted_in_metrics() {
+    let s = start(&fixture());
+    let accepted = request(
+        s.port,
+        "POST",
+        "/2015-03-31/functions/probe/invocations",
+        &[("X-Amz-Invocation-Type", "Event")],
+        br#"{"action":"counter"}"#.to_vec(),
+    )
+    .await;
+    assert_eq!(accepted.status, 202);
+    // The async event runs in the background, and `ticker` fires every
+    // second from the queue: wait until both have been counted.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let text = loop {
+        let r = request(s.port, "GET", "/metrics", &[], vec![]).await;
+        let text = String::from_utf8_lossy(&r.body).into_owned();
+        let probe = metric(&text, "wasmfn_invocations_total", "probe");
+        let ticker = metric(&text, "wasmfn_invocations_total", "ticker");
+        if probe >= 1 && ticker >= 1 {
+            break text;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the Event invocation and the schedule were not both counted in 30 s:\n{text}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(metric(&text, "wasmfn_invocations_total", "probe"), 1);
+    assert_eq!(metric(&text, "wasmfn_duration_seconds_count", "probe"), 1);
+    assert!(metric(&text, "wasmfn_duration_seconds_count", "ticker") >= 1);
+    assert_eq!(metric(&text, "wasmfn_errors_total", "probe"), 0);
+}
+
 #[test]
 fn a_broken_manifest_stops_start_up_with_line_and_column() {
     let dir = tempfile::tempdir().unwrap();
@@ -483,7 +524,7 @@ async fn sigterm_lets_in_flight_requests_finish() {
         );
     tokio::time::sleep(Duration::from_millis(400)).await;
     let status = Command::new("kill")
-        .args(["-TERM", &s.child.id().to_string()])
+        .args(["-TERM", &s.child.0.id().to_string()])
         .status()
         .unwrap();
     assert!(status.success());
@@ -493,7 +534,7 @@ async fn sigterm_lets_in_flight_requests_finish() {
     let mut s = s;
     let deadline = Instant::now() + Duration::from_secs(30);
     let exit = loop {
-        if let Some(exit) = s.child.try_wait().unwrap() {
+        if let Some(exit) = s.child.0.try_wait().unwrap() {
             break exit;
         }
         assert!(

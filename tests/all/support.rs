@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::sync::{Arc, OnceLock};
 
 use wasmfn::{
@@ -130,5 +130,16 @@ pub fn assert_clean_failure(out: &Output, mentions: &[&str]) {
     assert!(stderr.starts_with("wasmfn: error: "), "{stderr}");
     for m in mentions {
         assert!(stderr.contains(m), "expected {m:?} in: {stderr}");
+    }
+}
+
+/// A child process (a server, a runtime) that is killed and reaped when the
+/// test that started it ends, however it ends.
+pub struct KillOnDrop(pub Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
     }
 }

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::Args;
-use wasmfn::generate::{generate, SampleOptions, SOURCES};
+use wasmfn::tooling::generate::{generate, SampleOptions, SOURCES};
 
 /// Arguments of `wasmfn generate-event`.
 #[derive(Debug, Args)]

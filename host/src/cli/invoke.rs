@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context as _};
 use clap::Args;
+use wasmfn::trigger::funnel::{Funnel, LogStyle};
 use wasmfn::{Host, InvokeRequest};
 
 use super::Cli;
@@ -63,7 +64,6 @@ pub fn run(cli: &Cli, args: &InvokeArgs) -> anyhow::Result<ExitCode> {
         config.environment.push((k.clone(), v.clone()));
     }
     cli.apply_pool_flags(&mut config)?;
-    let version = config.version.clone();
 
     let host = Host::new(cli.host_options())?;
     let function = super::load_with_progress(&host, &target.wasm, config)?;
@@ -71,9 +71,10 @@ pub fn run(cli: &Cli, args: &InvokeArgs) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let invocation = runtime.block_on(function.invoke(&event, InvokeRequest::default()))?;
-
-    std::io::stderr().write_all(wasmfn::report::log_block(&invocation, &version).as_bytes())?;
+    let funnel = Funnel::new(LogStyle::Block, None);
+    let invocation = runtime
+        .block_on(funnel.invoke(&function, &event, InvokeRequest::default()))?
+        .invocation;
 
     let mut stdout = std::io::stdout().lock();
     match &invocation.result {

@@ -11,13 +11,10 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context as _};
-use wasmfn::host::LoadObserver;
+use wasmfn::engine::host::LoadObserver;
 use wasmfn::{FunctionConfig, HandlerSource, Host, Manifest};
 
 use super::Cli;
-
-/// Where a package keeps its precompiled artifacts, under the task root.
-pub const PACKAGED_ARTIFACTS: &str = "artifacts";
 
 fn env(name: &str) -> anyhow::Result<String> {
     std::env::var(name)
@@ -102,11 +99,11 @@ fn init(cli: &Cli) -> anyhow::Result<std::sync::Arc<wasmfn::Function>> {
     }
     cli.apply_pool_flags(&mut config)?;
 
-    let packaged = task_root.join(PACKAGED_ARTIFACTS);
+    let packaged = task_root.join(super::bundle::ARTIFACTS_DIR);
     let mut options = cli.host_options();
     // Baseline CPU features for this architecture, exactly as `wasmfn
     // package` compiled them, so that shipped artifacts match.
-    options.engine.target = Some(super::package::host_triple().to_string());
+    options.engine.target = Some(super::bundle::host_triple().to_string());
     if cli_cache_dir_unset(cli) && packaged.is_dir() {
         options.cache_dir = packaged.clone();
     }

@@ -1,4 +1,6 @@
 //! Command-line parsing and the subcommands.
+//!
+//! The binary's top layer: it may use every public part of the library.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -6,12 +8,12 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod bench;
+mod bundle;
 mod generate_event;
 mod invoke;
 mod lambda;
 mod new;
 mod package;
-mod plot;
 mod progress;
 mod serve;
 mod target;

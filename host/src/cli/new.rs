@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
-use wasmfn::scaffold::{create, template, TEMPLATES};
+use wasmfn::tooling::scaffold::{create, template, TEMPLATES};
 
 /// Arguments of `wasmfn new`.
 #[derive(Debug, Args)]

@@ -57,15 +57,6 @@ pub struct PackageArgs {
     bootstrap_arm64: Option<PathBuf>,
 }
 
-/// The triple `wasmfn lambda` compiles for on this machine.
-pub fn host_triple() -> &'static str {
-    if cfg!(target_arch = "aarch64") {
-        "aarch64-unknown-linux-gnu"
-    } else {
-        "x86_64-unknown-linux-gnu"
-    }
-}
-
 /// Runs `wasmfn package`.
 pub fn run(cli: &Cli, args: &PackageArgs) -> anyhow::Result<ExitCode> {
     let (manifest, warnings) = Manifest::load(&args.manifest)?;
@@ -90,7 +81,7 @@ pub fn run(cli: &Cli, args: &PackageArgs) -> anyhow::Result<ExitCode> {
     };
     let packaged_manifest = rewrite_manifest(&args.manifest)?;
     for (arch, triple) in arches {
-        let bootstrap = match (*arch, *triple == host_triple()) {
+        let bootstrap = match (*arch, *triple == super::bundle::host_triple()) {
             (_, true) => Some(std::env::current_exe()?),
             ("x86_64", false) => args.bootstrap_x86_64.clone(),
             (_, false) => args.bootstrap_arm64.clone(),
@@ -122,7 +113,7 @@ pub fn run(cli: &Cli, args: &PackageArgs) -> anyhow::Result<ExitCode> {
             zip.write_all(bytes)?;
             let (artifact, compiled) = host.precompile(wasm, bytes)?;
             zip.start_file(
-                format!("{}/{artifact}", super::lambda::PACKAGED_ARTIFACTS),
+                format!("{}/{artifact}", super::bundle::ARTIFACTS_DIR),
                 plain,
             )?;
             zip.write_all(&compiled)?;

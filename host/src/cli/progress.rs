@@ -22,7 +22,7 @@ impl Spinner {
     }
 }
 
-impl wasmfn::host::LoadObserver for Spinner {
+impl wasmfn::engine::host::LoadObserver for Spinner {
     fn compiling(&self, wasm: &Path) {
         let bar = ProgressBar::new_spinner();
         bar.set_style(

@@ -9,10 +9,11 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::Args;
-use wasmfn::metrics::Metrics;
-use wasmfn::queue::{AsyncQueue, QueueOptions};
-use wasmfn::registry::Registry;
-use wasmfn::routes::{routes_from_events, Router};
+use wasmfn::trigger::apigw::router::{routes_from_events, Router};
+use wasmfn::trigger::funnel::{Funnel, LogStyle};
+use wasmfn::trigger::metrics::Metrics;
+use wasmfn::trigger::queue::{AsyncQueue, QueueOptions};
+use wasmfn::trigger::registry::Registry;
 use wasmfn::trigger::Service;
 use wasmfn::{Host, Manifest};
 
@@ -78,7 +79,7 @@ pub fn run(cli: &Cli, args: &ServeArgs) -> anyhow::Result<std::process::ExitCode
         }
         routes.append(&mut function_routes);
         let (mut function_rules, problems) =
-            wasmfn::schedule::rules_from_events(&manifest.service, name, &spec.events);
+            wasmfn::trigger::schedule::rules_from_events(&manifest.service, name, &spec.events);
         if !problems.is_empty() {
             anyhow::bail!("{}: {}", manifest.path().display(), problems.join("; "));
         }
@@ -102,6 +103,8 @@ pub fn run(cli: &Cli, args: &ServeArgs) -> anyhow::Result<std::process::ExitCode
                 anyhow::bail!("function `{name}` cannot start its spare instances: {e}");
             }
         }
+        let metrics = Arc::new(Metrics::new(functions.clone()));
+        let funnel = Arc::new(Funnel::new(LogStyle::Block, Some(metrics.clone())));
         let queue = AsyncQueue::start(
             QueueOptions {
                 dir: args.state_dir.join("queue"),
@@ -109,6 +112,7 @@ pub fn run(cli: &Cli, args: &ServeArgs) -> anyhow::Result<std::process::ExitCode
                 destinations,
             },
             functions.clone(),
+            funnel.clone(),
         )
         .await
         .with_context(|| format!("opening the async queue in {}", args.state_dir.display()))?;
@@ -116,13 +120,17 @@ pub fn run(cli: &Cli, args: &ServeArgs) -> anyhow::Result<std::process::ExitCode
             .provider
             .region
             .clone()
-            .unwrap_or_else(|| "us-east-1".into());
+            .unwrap_or_else(|| wasmfn::aws::DEFAULT_REGION.into());
         for rule in rules {
             eprintln!(
                 "wasmfn: schedule {} invokes {} on {}",
                 rule.name, rule.function, rule.source
             );
-            tokio::spawn(wasmfn::schedule::run(rule, queue.clone(), region.clone()));
+            tokio::spawn(wasmfn::trigger::schedule::run(
+                rule,
+                queue.clone(),
+                region.clone(),
+            ));
         }
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await
@@ -131,7 +139,8 @@ pub fn run(cli: &Cli, args: &ServeArgs) -> anyhow::Result<std::process::ExitCode
         let router = Router::new(routes);
         print_banner(addr, &functions, &router);
         let service = Arc::new(Service {
-            metrics: Metrics::new(functions.clone()),
+            metrics,
+            funnel,
             functions: functions.clone(),
             router,
             stage: manifest

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use wasmfn::registry::Registry;
+use wasmfn::trigger::registry::Registry;
 use wasmfn::{FunctionConfig, GuestBuilder, HandlerSource, Host};
 
 /// Watches every function's source until the server stops.

@@ -15,8 +15,6 @@
 //! Service errors carry their type in `x-amzn-ErrorType`, which is where
 //! botocore looks for it to raise the matching exception class.
 
-use std::time::Instant;
-
 use base64::Engine as _;
 use bytes::Bytes;
 use http::{HeaderMap, Response, StatusCode};
@@ -24,12 +22,10 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use serde_json::json;
 
-use super::Service;
+use super::{Body, Service};
+use crate::aws::{DEFAULT_REGION, LOCAL_ACCOUNT_ID};
 use crate::function::InvokeRequest;
-use crate::queue::Job;
-
-/// The response body type of the server.
-pub type Body = Full<Bytes>;
+use crate::trigger::queue::Job;
 
 /// Largest synchronous payload, as on Lambda.
 pub const MAX_SYNC_PAYLOAD: usize = 6 * 1024 * 1024;
@@ -159,7 +155,7 @@ pub fn parse_head(
     let qualifier = query.and_then(|q| {
         q.split('&')
             .find_map(|p| p.strip_prefix("Qualifier="))
-            .map(crate::routes::decode)
+            .map(crate::trigger::apigw::router::decode)
     });
     let kind = match header(headers, "x-amz-invocation-type") {
         None | Some("RequestResponse") => InvocationType::RequestResponse,
@@ -186,7 +182,7 @@ pub fn parse_head(
         })?),
     };
     Ok(Some(InvokeHead {
-        function: crate::routes::decode(name),
+        function: crate::trigger::apigw::router::decode(name),
         qualifier,
         kind,
         client_context,
@@ -219,7 +215,7 @@ pub async fn invoke(service: &Service, head: InvokeHead, body: Incoming) -> Resp
             StatusCode::NOT_FOUND,
             "ResourceNotFoundException",
             &format!(
-                "Function not found: arn:aws:lambda:us-east-1:000000000000:function:{}",
+                "Function not found: arn:aws:lambda:{DEFAULT_REGION}:{LOCAL_ACCOUNT_ID}:function:{}",
                 head.function
             ),
         );
@@ -302,27 +298,18 @@ pub async fn invoke(service: &Service, head: InvokeHead, body: Incoming) -> Resp
                 trace_id: head.trace_id,
                 ..InvokeRequest::default()
             };
-            let start = Instant::now();
-            let invocation = match function.invoke(&payload, request).await {
-                Ok(invocation) => invocation,
-                Err(_) => {
-                    service.metrics.throttled(&name);
-                    return json_response(
-                        StatusCode::TOO_MANY_REQUESTS,
-                        &json!({
-                            "Reason": "ReservedFunctionConcurrentInvocationLimitExceeded",
-                            "Type": "User",
-                            "message": "Rate Exceeded.",
-                        }),
-                        &[("x-amzn-ErrorType", "TooManyRequestsException")],
-                    );
-                }
+            let Ok(invoked) = service.funnel.invoke(&function, &payload, request).await else {
+                return json_response(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    &json!({
+                        "Reason": "ReservedFunctionConcurrentInvocationLimitExceeded",
+                        "Type": "User",
+                        "message": "Rate Exceeded.",
+                    }),
+                    &[("x-amzn-ErrorType", "TooManyRequestsException")],
+                );
             };
-            service
-                .metrics
-                .invoked(&name, start.elapsed(), invocation.result.is_err());
-            let log = crate::report::log_block(&invocation, &version);
-            eprint!("{log}");
+            let log = invoked.log;
             let mut builder = Response::builder()
                 .status(StatusCode::OK)
                 .header("content-type", "application/json")
@@ -335,7 +322,7 @@ pub async fn invoke(service: &Service, head: InvokeHead, body: Incoming) -> Resp
                     base64::engine::general_purpose::STANDARD.encode(tail),
                 );
             }
-            let body = match invocation.result {
+            let body = match invoked.invocation.result {
                 Ok(payload) => payload,
                 Err(error) => {
                     builder = builder.header("X-Amz-Function-Error", "Unhandled");

@@ -3,7 +3,7 @@
 //! Lambda's Runtime API hands out events; `lambda_runtime` polls it (several
 //! pollers at once under `AWS_LAMBDA_MAX_CONCURRENCY`, each invocation on its
 //! own pooled instance), and every event goes through the same
-//! [`Function::invoke`] as a local one. Lambda itself prints START / END /
+//! funnel as a local one. Lambda itself prints START / END /
 //! REPORT; the runtime prints only what the guest printed.
 
 use std::sync::Arc;
@@ -13,19 +13,23 @@ use http_body_util::{BodyExt, Full};
 use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
 use serde_json::value::RawValue;
 
+use super::funnel::{Funnel, LogStyle};
 use crate::function::{Function, InvokeRequest};
 
 /// Serves events from the Runtime API at `AWS_LAMBDA_RUNTIME_API` until the
 /// process is stopped.
 pub async fn run(function: Arc<Function>) -> Result<(), lambda_runtime::Error> {
+    // CloudWatch gets the guest's lines; Lambda adds START/END/REPORT.
+    let funnel = Arc::new(Funnel::new(LogStyle::GuestOnly, None));
     let handler = service_fn(move |event: LambdaEvent<Box<RawValue>>| {
-        let function = function.clone();
-        async move { handle(&function, event).await }
+        let (function, funnel) = (function.clone(), funnel.clone());
+        async move { handle(&funnel, &function, event).await }
     });
     lambda_runtime::run_concurrent(handler).await
 }
 
 async fn handle(
+    funnel: &Funnel,
     function: &Arc<Function>,
     event: LambdaEvent<Box<RawValue>>,
 ) -> Result<Box<RawValue>, Diagnostic> {
@@ -44,16 +48,14 @@ async fn handle(
         invoked_function_arn: Some(ctx.invoked_function_arn.clone()),
         deadline: Some(ctx.deadline()),
     };
-    let invocation = function
-        .invoke(payload.get().as_bytes(), request)
+    let invoked = funnel
+        .invoke(function, payload.get().as_bytes(), request)
         .await
         .map_err(|throttled| Diagnostic {
             error_type: "TooManyRequestsException".into(),
             error_message: throttled.to_string(),
         })?;
-    // CloudWatch gets the guest's lines; Lambda adds START/END/REPORT.
-    eprint!("{}", invocation.log_text());
-    match invocation.result {
+    match invoked.invocation.result {
         Ok(bytes) => {
             let text = String::from_utf8(bytes).map_err(|_| invalid_response())?;
             RawValue::from_string(text).map_err(|_| invalid_response())

@@ -1,25 +1,41 @@
 //! Triggers: where events come from. `wasmfn serve` is a local server that
-//! speaks the Lambda Invoke API and API Gateway; every trigger ends in
-//! [`Function::invoke`](crate::Function::invoke).
+//! speaks the Lambda Invoke API and API Gateway; every trigger invokes
+//! through the one funnel, [`funnel::Funnel::invoke`].
+//!
+//! May import: `function`, `error`, `report` and `aws`; it
+//! never reaches into an instance.
 
 pub mod apigw;
-pub mod http_routes;
+pub mod funnel;
 pub mod invoke_api;
 pub mod lambda;
+pub mod metrics;
+pub mod queue;
+pub mod registry;
+pub mod schedule;
 pub mod server;
 
 use std::sync::Arc;
 
+use bytes::Bytes;
+use http_body_util::Full;
+
+use self::apigw::router::Router;
+use self::funnel::Funnel;
+use self::metrics::Metrics;
+use self::queue::AsyncQueue;
+use self::registry::Registry;
 use crate::function::Function;
-use crate::metrics::Metrics;
-use crate::queue::AsyncQueue;
-use crate::registry::Registry;
-use crate::routes::Router;
+
+/// The response body type of the server.
+pub type Body = Full<Bytes>;
 
 /// Everything a running server serves.
 pub struct Service {
     /// The functions, by name.
     pub functions: Arc<Registry>,
+    /// How every invocation is run, counted and logged.
+    pub funnel: Arc<Funnel>,
     /// API Gateway routes.
     pub router: Router,
     /// The API Gateway stage, e.g. `dev`.
@@ -27,7 +43,7 @@ pub struct Service {
     /// The durable queue of `Event` invocations.
     pub queue: AsyncQueue,
     /// Prometheus metrics.
-    pub metrics: Metrics,
+    pub metrics: Arc<Metrics>,
 }
 
 impl Service {

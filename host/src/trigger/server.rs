@@ -14,9 +14,9 @@ use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 
-use super::apigw::HttpRequest;
-use super::invoke_api::{self, Body, MAX_SYNC_PAYLOAD};
-use super::{http_routes, Service};
+use super::apigw::event::HttpRequest;
+use super::invoke_api::{self, MAX_SYNC_PAYLOAD};
+use super::{apigw, Body, Service};
 
 /// Serves `service` on `listener` until `shutdown` resolves, then lets
 /// in-flight requests finish (up to 30 s).
@@ -108,8 +108,8 @@ async fn route(service: &Service, req: Request<Incoming>, peer: SocketAddr) -> R
         Err(response) => return response,
     };
     match url_function {
-        Some(name) => http_routes::function_url(service, &name, http).await,
-        None => http_routes::route(service, http).await,
+        Some(name) => apigw::function_url(service, &name, http).await,
+        None => apigw::route(service, http).await,
     }
 }
 

@@ -23,12 +23,10 @@ use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::OnceLock;
 
 use wasmtime::component::{Linker, Resource, ResourceTable};
-use wasmtime_wasi::filesystem::{Descriptor, WasiFilesystemView};
+use wasmtime_wasi::filesystem::{Descriptor, WasiFilesystemCtxView};
 use wasmtime_wasi::p2::bindings::filesystem::types::{
     DescriptorFlags, ErrorCode, HostDescriptor, OpenFlags, PathFlags,
 };
-
-use crate::instance::InstanceState;
 
 /// Files one instance may hold open at once: Lambda's limit of file
 /// descriptors per execution environment.
@@ -98,14 +96,27 @@ pub fn raise_limit() {
     });
 }
 
+/// What the checked `open-at` works on: the files the instance holds open,
+/// and its filesystem context (whose table tells which it closed).
+pub struct OpenFilesView<'a> {
+    /// The files it holds open.
+    pub open: &'a mut OpenFiles,
+    /// Its WASI filesystem and resource table.
+    pub filesystem: WasiFilesystemCtxView<'a>,
+}
+
 /// Replaces `wasi:filesystem/types`' `open-at` in `linker` (which must
-/// allow shadowing) with one that checks both limits first.
-pub fn add_to_linker(linker: &mut Linker<InstanceState>) -> wasmtime::Result<()> {
+/// allow shadowing) with one that checks both limits first; `view` picks
+/// what it works on out of the instance's state.
+pub fn add_to_linker<T: Send + 'static>(
+    linker: &mut Linker<T>,
+    view: fn(&mut T) -> OpenFilesView<'_>,
+) -> wasmtime::Result<()> {
     let mut types = linker.instance("wasi:filesystem/types@0.2.12")?;
     types.func_wrap_async(
         "[method]descriptor.open-at",
-        |mut store,
-         (dir, path_flags, path, open_flags, flags): (
+        move |mut store,
+              (dir, path_flags, path, open_flags, flags): (
             Resource<Descriptor>,
             PathFlags,
             String,
@@ -113,9 +124,11 @@ pub fn add_to_linker(linker: &mut Linker<InstanceState>) -> wasmtime::Result<()>
             DescriptorFlags,
         )| {
             Box::new(async move {
-                let state = store.data_mut();
-                let (open, table) = state.open_files();
-                if !open.has_room(table) {
+                let OpenFilesView {
+                    open,
+                    mut filesystem,
+                } = view(store.data_mut());
+                if !open.has_room(filesystem.table) {
                     return Ok((Err(ErrorCode::Quota),));
                 }
                 if !host_has_room() {
@@ -126,7 +139,7 @@ pub fn add_to_linker(linker: &mut Linker<InstanceState>) -> wasmtime::Result<()>
                     return Ok((Err(ErrorCode::Quota),));
                 }
                 let opened = HostDescriptor::open_at(
-                    &mut state.filesystem(),
+                    &mut filesystem,
                     dir,
                     path_flags,
                     path,
@@ -136,7 +149,7 @@ pub fn add_to_linker(linker: &mut Linker<InstanceState>) -> wasmtime::Result<()>
                 .await;
                 match opened {
                     Ok(file) => {
-                        state.open_files().0.handles.insert(file.rep());
+                        open.handles.insert(file.rep());
                         Ok((Ok(file),))
                     }
                     Err(e) => Ok((Err(e.downcast()?),)),

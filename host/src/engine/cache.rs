@@ -20,28 +20,7 @@ use wasmtime::component::Component;
 use wasmtime::Engine;
 
 use crate::error::LoadError;
-
-/// Where a loaded component came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ArtifactSource {
-    /// Loaded from a precompiled artifact: no Cranelift ran.
-    Cache,
-    /// Compiled now (and written to the cache for next time).
-    Compiled,
-}
-
-/// What loading a component cost.
-#[derive(Debug, Clone)]
-pub struct LoadStats {
-    /// Cache hit or compile.
-    pub source: ArtifactSource,
-    /// Time spent compiling (zero on a hit).
-    pub compile: Duration,
-    /// Time spent mapping the artifact.
-    pub load: Duration,
-    /// The artifact's path.
-    pub artifact: PathBuf,
-}
+use crate::function::{ArtifactSource, LoadStats};
 
 /// A directory of `.cwasm` artifacts.
 #[derive(Debug, Clone)]

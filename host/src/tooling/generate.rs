@@ -10,6 +10,8 @@ use base64::Engine;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
+use crate::aws::DEFAULT_REGION;
+
 /// The sources and their kinds; the first kind is the default.
 pub const SOURCES: &[(&str, &[&str])] = &[
     ("apigateway", &["aws-proxy", "http-api-proxy"]),
@@ -142,7 +144,10 @@ impl<'a> Sample<'a> {
     fn new(options: &'a SampleOptions) -> Self {
         Sample {
             options,
-            region: options.region.clone().unwrap_or_else(|| "us-east-1".into()),
+            region: options
+                .region
+                .clone()
+                .unwrap_or_else(|| DEFAULT_REGION.into()),
             now: Utc::now(),
         }
     }
@@ -182,7 +187,7 @@ impl<'a> Sample<'a> {
     }
 
     fn api_gateway_v1(&self) -> Value {
-        let mut event = crate::sample::api_gateway_v1("");
+        let mut event = crate::tooling::sample::api_gateway_v1("");
         let (path, method) = (self.path(), self.method());
         event["resource"] = json!(path);
         event["path"] = json!(path);

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use plotters::prelude::*;
 
-use super::bench::Series;
+use super::series::Series;
 
 /// Writes the plot to `path` as SVG.
 pub fn latency_svg(path: &Path, function: &str, series: &[Series]) -> anyhow::Result<()> {

@@ -3,140 +3,48 @@
 //!
 //! [`Function::invoke`] is the one code path every trigger uses: the CLI's
 //! one-shot invoke, the local server and the Lambda runtime loop all end here.
+//!
+//! May import: `instance`, `bindings`, `capability` and the shapes
+//! (`error`, `report`, `aws`); never `engine` or `trigger`.
+
+pub mod config;
+pub mod pool;
 
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant, SystemTime};
 
-use wasmtime::component::{ComponentExportIndex, InstancePre};
-use wasmtime::Engine;
-use wasmtime_wasi_http::WasiBody;
-
+pub use self::config::{FunctionConfig, InvokeRequest, DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT};
+use self::pool::{Pool, PoolStats, Start};
 use crate::bindings;
-use crate::cache::LoadStats;
+use crate::capability::files::FunctionFiles;
+use crate::capability::http::{OutboundHooks, DEFAULT_MAX_RESPONSE_BYTES};
+use crate::capability::kv::Grants;
 use crate::error::{FunctionError, Throttled};
-use crate::files::{FunctionFiles, DEFAULT_TMP_MB};
-use crate::instance::{unix_ms, Instance, InstanceState};
-use crate::kv::Grants;
-use crate::logs::CapturedLogs;
-use crate::net::HttpClient;
-use crate::outbound::{AllowList, OutboundHooks, DEFAULT_MAX_RESPONSE_BYTES};
-use crate::pool::{Pool, PoolConfig, PoolStats, Start};
+use crate::instance::logs::CapturedLogs;
+use crate::instance::{unix_ms, Exports, Instance, InstanceState, Template};
 use crate::report::Report;
 
-/// Lambda's default memory size, in MB.
-pub const DEFAULT_MEMORY_MB: u32 = 128;
-/// Lambda's default timeout.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(3);
+/// Where a loaded component came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArtifactSource {
+    /// Loaded from a precompiled artifact: no Cranelift ran.
+    Cache,
+    /// Compiled now (and written to the cache for next time).
+    Compiled,
+}
 
-/// How a function is configured: the fields of a Lambda function's
-/// configuration that change how it runs.
+/// What loading a component cost.
 #[derive(Debug, Clone)]
-pub struct FunctionConfig {
-    /// The function's name.
-    pub name: String,
-    /// The version reported to the guest and in START lines.
-    pub version: String,
-    /// Memory cap in MB (Lambda's `memorySize`).
-    pub memory_mb: u32,
-    /// Time limit per invocation (Lambda's `timeout`).
-    pub timeout: Duration,
-    /// Environment variables for the guest, on top of Lambda's own.
-    pub environment: Vec<(String, String)>,
-    /// The region reported in ARNs and `AWS_REGION`.
-    pub region: String,
-    /// The account id reported in ARNs.
-    pub account_id: String,
-    /// How instances are pooled: reuse or fresh, spares, limits.
-    pub pool: PoolConfig,
-    /// The origins the function may call over HTTP (`allowedOutboundHosts`);
-    /// empty means no network.
-    pub allowed_outbound: Arc<AllowList>,
-    /// Layer directories, merged read-only at `/opt`.
-    pub layers: Vec<PathBuf>,
-    /// The cap of each instance's `/tmp`, in MB (`ephemeralStorageSize`).
-    pub tmp_mb: u32,
-    /// The key-value stores the function may open (`keyValueStores`).
-    pub key_value_stores: Vec<StoreGrant>,
-}
-
-/// A key-value store granted to a function: its name (what the guest
-/// opens) and where the store lives.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoreGrant {
-    /// The name the guest passes to `open`.
-    pub name: String,
-    /// Where the store lives.
-    pub backend: crate::kv::StoreBackend,
-}
-
-impl FunctionConfig {
-    /// A function called `name` with Lambda's defaults: 128 MB, 3 s.
-    pub fn new(name: impl Into<String>) -> Self {
-        FunctionConfig {
-            name: name.into(),
-            version: "$LATEST".into(),
-            memory_mb: DEFAULT_MEMORY_MB,
-            timeout: DEFAULT_TIMEOUT,
-            environment: Vec::new(),
-            region: "us-east-1".into(),
-            account_id: "000000000000".into(),
-            pool: PoolConfig::default(),
-            allowed_outbound: Arc::default(),
-            layers: Vec::new(),
-            tmp_mb: DEFAULT_TMP_MB,
-            key_value_stores: Vec::new(),
-        }
-    }
-
-    /// Checks the limits against Lambda's ranges and the engine's ceiling.
-    pub fn validate(&self, max_memory_mb: u64) -> Result<(), String> {
-        if self.memory_mb < 1 || u64::from(self.memory_mb) > max_memory_mb {
-            return Err(format!(
-                "memorySize of `{}` is {} MB; it must be between 1 and {max_memory_mb} MB",
-                self.name, self.memory_mb
-            ));
-        }
-        if self.timeout.is_zero() || self.timeout > Duration::from_secs(900) {
-            return Err(format!(
-                "timeout of `{}` is {:?}; it must be between 1 ms and 900 s, as on Lambda",
-                self.name, self.timeout
-            ));
-        }
-        Ok(())
-    }
-
-    /// The function's ARN.
-    pub fn arn(&self) -> String {
-        format!(
-            "arn:aws:lambda:{}:{}:function:{}",
-            self.region, self.account_id, self.name
-        )
-    }
-
-    /// The CloudWatch log group, `/aws/lambda/<name>`.
-    pub fn log_group(&self) -> String {
-        format!("/aws/lambda/{}", self.name)
-    }
-}
-
-/// What the caller knows about an invocation beyond its payload.
-#[derive(Debug, Clone, Default)]
-pub struct InvokeRequest {
-    /// The request id; a fresh UUID when absent.
-    pub request_id: Option<String>,
-    /// The X-Ray trace header.
-    pub trace_id: Option<String>,
-    /// The client context, as JSON text.
-    pub client_context: Option<String>,
-    /// The Cognito identity, as JSON text.
-    pub identity: Option<String>,
-    /// The ARN the caller used, when it differs from the function's own
-    /// (for example with a qualifier).
-    pub invoked_function_arn: Option<String>,
-    /// The deadline set by the caller (Lambda's `Lambda-Runtime-Deadline-Ms`);
-    /// when absent, now plus the function's timeout.
-    pub deadline: Option<SystemTime>,
+pub struct LoadStats {
+    /// Cache hit or compile.
+    pub source: ArtifactSource,
+    /// Time spent compiling (zero on a hit).
+    pub compile: Duration,
+    /// Time spent mapping the artifact.
+    pub load: Duration,
+    /// The artifact's path.
+    pub artifact: PathBuf,
 }
 
 /// Everything one invocation produced.
@@ -162,66 +70,56 @@ impl Invocation {
     }
 }
 
-/// Where `handle` and `init` live in the component.
-#[derive(Debug)]
-pub(crate) struct Exports {
-    pub handle: ComponentExportIndex,
-    pub init: Option<ComponentExportIndex>,
-    /// Whether the export signatures have been checked (on the first
-    /// instance).
-    pub typechecked: std::sync::atomic::AtomicBool,
-}
-
 /// A function ready to run.
 pub struct Function {
     config: FunctionConfig,
-    engine: Engine,
-    pre: InstancePre<InstanceState>,
-    exports: Exports,
-    /// Lambda's variables and the function's own, shared by its instances.
-    environment: Arc<[(String, String)]>,
-    /// The name, shared with every instance's outbound hooks.
-    name: Arc<str>,
+    /// What its instances are made from.
+    template: Template,
     /// Its unqualified ARN and its log group, made once rather than per
     /// invocation.
     arn: String,
     log_group: String,
-    /// Instance `/tmp`s and the `/opt` layers, shared with every instance.
-    files: Arc<FunctionFiles>,
-    /// The key-value stores its instances may open.
-    kv: Arc<Grants>,
-    /// The connection pool of its outbound HTTP, made on first use.
-    outbound_client: Arc<OnceLock<HttpClient<WasiBody>>>,
     load_stats: LoadStats,
     pool: Pool,
 }
 
 impl Function {
+    /// A function of `config` whose instances are made from the compiled
+    /// component `pre` (on `engine`), with its files and granted stores.
     pub(crate) fn new(
         config: FunctionConfig,
         files: FunctionFiles,
         kv: Grants,
-        engine: Engine,
-        pre: InstancePre<InstanceState>,
+        engine: wasmtime::Engine,
+        pre: wasmtime::component::InstancePre<InstanceState>,
         exports: Exports,
         load_stats: LoadStats,
     ) -> Self {
-        let environment = lambda_environment(&config).into();
-        let config_pool = config.pool.clone();
-        Function {
-            name: config.name.as_str().into(),
-            arn: config.arn(),
-            log_group: config.log_group(),
-            files: Arc::new(files),
-            kv: Arc::new(kv),
-            outbound_client: Arc::default(),
-            config,
+        let template = Template {
             engine,
             pre,
             exports,
-            environment,
+            environment: config::lambda_environment(&config).into(),
+            files: Arc::new(files),
+            kv: Arc::new(kv),
+            outbound: OutboundHooks {
+                allow: config.allowed_outbound.clone(),
+                function: config.name.as_str().into(),
+                max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+                // The connection pool of its outbound HTTP, made on first use
+                // and shared by its instances.
+                client: Arc::new(OnceLock::new()),
+            },
+            memory_mb: config.memory_mb,
+            version: config.version.clone(),
+        };
+        Function {
+            arn: config.arn(),
+            log_group: config.log_group(),
+            pool: Pool::new(config.pool.clone()),
+            config,
+            template,
             load_stats,
-            pool: Pool::new(config_pool),
         }
     }
 
@@ -299,47 +197,16 @@ impl Function {
         });
     }
 
-    pub(crate) fn engine(&self) -> &Engine {
-        &self.engine
-    }
-
-    pub(crate) fn instance_pre(&self) -> &InstancePre<InstanceState> {
-        &self.pre
-    }
-
-    pub(crate) fn exports(&self) -> &Exports {
-        &self.exports
-    }
-
-    /// The stores its instances may open.
-    pub(crate) fn kv_grants(&self) -> &Arc<Grants> {
-        &self.kv
-    }
-
-    /// Instance `/tmp`s and the `/opt` layers.
-    pub(crate) fn files(&self) -> &Arc<FunctionFiles> {
-        &self.files
-    }
-
-    /// The hooks that police this function's outbound HTTP.
-    pub(crate) fn outbound_hooks(&self) -> OutboundHooks {
-        OutboundHooks {
-            allow: self.config.allowed_outbound.clone(),
-            function: self.name.clone(),
-            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
-            client: self.outbound_client.clone(),
-        }
-    }
-
-    pub(crate) fn environment(&self) -> &Arc<[(String, String)]> {
-        &self.environment
+    /// Makes a new instance without running its `init`.
+    pub async fn instantiate(&self) -> Result<Instance, FunctionError> {
+        Instance::new(&self.template).await
     }
 
     /// Creates an instance and runs its `init`: a cold start. Returns the
     /// instance (if it survived) and what `init` printed and cost.
     pub async fn cold_instance(&self) -> (Result<Instance, FunctionError>, CapturedLogs, Duration) {
         let start = Instant::now();
-        let mut instance = match Instance::new(self).await {
+        let mut instance = match self.instantiate().await {
             Ok(instance) => instance,
             Err(e) => return (Err(e), CapturedLogs::default(), start.elapsed()),
         };
@@ -471,33 +338,3 @@ impl Function {
         }
     }
 }
-
-/// The environment Lambda gives every function, then the function's own
-/// variables (which may override them, as on Lambda).
-fn lambda_environment(config: &FunctionConfig) -> Vec<(String, String)> {
-    let mut env: Vec<(String, String)> = [
-        ("AWS_LAMBDA_FUNCTION_NAME", config.name.clone()),
-        ("AWS_LAMBDA_FUNCTION_VERSION", config.version.clone()),
-        (
-            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
-            config.memory_mb.to_string(),
-        ),
-        ("AWS_LAMBDA_LOG_GROUP_NAME", config.log_group()),
-        ("AWS_REGION", config.region.clone()),
-        ("AWS_DEFAULT_REGION", config.region.clone()),
-        ("AWS_EXECUTION_ENV", "AWS_Lambda_wasmfn".to_string()),
-        ("LAMBDA_TASK_ROOT", "/var/task".to_string()),
-        ("TZ", ":UTC".to_string()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v))
-    .collect();
-    for (k, v) in &config.environment {
-        env.retain(|(existing, _)| existing != k);
-        env.push((k.clone(), v.clone()));
-    }
-    env
-}
-
-/// A function shared between tasks.
-pub type SharedFunction = Arc<Function>;

@@ -11,8 +11,8 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
 
 use crate::manifest::Manifest;
-use crate::routes::{routes_from_events, Router};
-use crate::trigger::apigw::{self, HttpRequest};
+use crate::trigger::apigw::event::{self, HttpRequest};
+use crate::trigger::apigw::router::{routes_from_events, Router};
 use crate::trigger::invoke_api;
 
 /// A request written as text: `METHOD PATH[?QUERY]`, then `Name: value`
@@ -135,8 +135,8 @@ pub fn apigw(data: &[u8]) {
         source_ip: "127.0.0.1".to_string(),
     };
     let params = HashMap::from([("id".to_string(), "1".to_string())]);
-    let v1 = apigw::to_v1_event(&req, "/{id}", &params, "dev", "r-1");
-    let v2 = apigw::to_v2_event(&req, "ANY /{id}", &params, "dev", "r-1");
+    let v1 = event::to_v1_event(&req, "/{id}", &params, "dev", "r-1");
+    let v2 = event::to_v2_event(&req, "ANY /{id}", &params, "dev", "r-1");
     for event in [&v1, &v2] {
         let body = match (&event["body"], event["isBase64Encoded"].as_bool()) {
             (serde_json::Value::Null, _) => Vec::new(),
@@ -151,8 +151,8 @@ pub fn apigw(data: &[u8]) {
         serde_json::from_str::<serde_json::Value>(&text).expect("events are JSON");
     }
     let mapped = [
-        apigw::from_v1_response(raw.body),
-        apigw::from_v2_response(raw.body),
+        event::from_v1_response(raw.body),
+        event::from_v2_response(raw.body),
     ];
     for response in mapped.into_iter().flatten() {
         assert!((100..=599).contains(&response.status));

@@ -11,7 +11,9 @@ use std::time::SystemTime;
 use base64::Engine as _;
 use serde_json::{json, Map, Value};
 
-use crate::routes::decode;
+use crate::aws::LOCAL_ACCOUNT_ID;
+
+use crate::trigger::apigw::router::decode;
 
 /// An HTTP request as the server received it.
 #[derive(Debug, Clone, Default)]
@@ -44,7 +46,7 @@ pub struct HttpResponse {
 impl HttpResponse {
     /// The response to send; an error if the function returned a header
     /// HTTP cannot carry (API Gateway answers 502 for it).
-    pub fn into_response(self) -> Result<http::Response<super::invoke_api::Body>, http::Error> {
+    pub fn into_response(self) -> Result<http::Response<crate::trigger::Body>, http::Error> {
         let mut builder = http::Response::builder().status(self.status);
         for (k, v) in &self.headers {
             builder = builder.header(k.as_str(), v.as_str());
@@ -154,7 +156,7 @@ pub fn to_v1_event(
         "pathParameters": params_value(params),
         "stageVariables": null,
         "requestContext": {
-            "accountId": "000000000000",
+            "accountId": LOCAL_ACCOUNT_ID,
             "apiId": "wasmfn",
             "domainName": req.header("host").unwrap_or("localhost"),
             "httpMethod": req.method,
@@ -220,7 +222,7 @@ pub fn to_v2_event(
         "rawQueryString": req.raw_query,
         "headers": headers,
         "requestContext": {
-            "accountId": "000000000000",
+            "accountId": LOCAL_ACCOUNT_ID,
             "apiId": "wasmfn",
             "domainName": req.header("host").unwrap_or("localhost"),
             "domainPrefix": "wasmfn",

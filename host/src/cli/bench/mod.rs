@@ -10,7 +10,11 @@ use clap::Args;
 use serde::Serialize;
 use wasmfn::{Function, Host, InvokeRequest, Policy};
 
+use self::series::Series;
 use super::Cli;
+
+mod plot;
+mod series;
 
 /// Arguments of `wasmfn bench`.
 #[derive(Debug, Args)]
@@ -53,45 +57,6 @@ pub struct BenchArgs {
     manifest: PathBuf,
 }
 
-/// Latency statistics of one kind of invocation.
-#[derive(Debug, Serialize)]
-pub struct Series {
-    /// `cold`, `spare` or `warm`.
-    pub kind: &'static str,
-    /// Every sample, in microseconds, sorted.
-    pub samples_us: Vec<f64>,
-    /// Median, µs.
-    pub p50_us: f64,
-    /// 90th percentile, µs.
-    pub p90_us: f64,
-    /// 99th percentile, µs.
-    pub p99_us: f64,
-    /// Slowest, µs.
-    pub max_us: f64,
-}
-
-impl Series {
-    fn new(kind: &'static str, samples: Vec<Duration>) -> Self {
-        let mut us: Vec<f64> = samples.iter().map(|d| d.as_secs_f64() * 1e6).collect();
-        us.sort_by(f64::total_cmp);
-        let pct = |p: f64| {
-            if us.is_empty() {
-                return 0.0;
-            }
-            let i = ((us.len() as f64 - 1.0) * p).round() as usize;
-            us[i.min(us.len() - 1)]
-        };
-        Series {
-            kind,
-            p50_us: pct(0.50),
-            p90_us: pct(0.90),
-            p99_us: pct(0.99),
-            max_us: us.last().copied().unwrap_or(0.0),
-            samples_us: us,
-        }
-    }
-}
-
 #[derive(Debug, Serialize)]
 struct Throughput {
     concurrency: usize,
@@ -126,7 +91,7 @@ pub fn run(cli: &Cli, args: &BenchArgs) -> anyhow::Result<std::process::ExitCode
     }
     let event = match &args.event {
         Some(path) => super::invoke::read_event(Some(path))?,
-        None => wasmfn::sample::api_gateway_v1_of_size(1024),
+        None => wasmfn::tooling::sample::api_gateway_v1_of_size(1024),
     };
     let mut target = super::target::resolve(&args.function, Some(&args.manifest))?;
     cli.apply_pool_flags(&mut target.config)?;
@@ -155,7 +120,7 @@ pub fn run(cli: &Cli, args: &BenchArgs) -> anyhow::Result<std::process::ExitCode
         eprintln!("wasmfn: wrote {}", path.display());
     }
     if let Some(path) = &args.plot {
-        super::plot::latency_svg(path, &results.function, &results.series)?;
+        plot::latency_svg(path, &results.function, &results.series)?;
         eprintln!("wasmfn: wrote {}", path.display());
     }
     Ok(std::process::ExitCode::SUCCESS)

@@ -257,8 +257,8 @@ mod tests {
     #[test]
     fn decoding_leaves_what_is_not_an_escape() {
         assert_eq!(decode("a%20b%2F%zz%2"), "a b/%zz%2");
-        // Found by the invoke_request fuzz target: a `%` before a
-        // multi-byte character used to split it and panic.
+        // A `%` before a multi-byte character must not split it (a case
+        // the invoke_request fuzz target found).
         assert_eq!(decode("%1\u{333}x"), "%1\u{333}x");
         assert_eq!(decode("%E2%9C%93+"), "\u{2713}+");
     }

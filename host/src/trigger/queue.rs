@@ -24,6 +24,8 @@ use serde_json::{json, Value};
 use tokio::io::AsyncWriteExt;
 use tokio::sync::mpsc;
 
+use super::funnel::Funnel;
+use super::registry::Registry;
 use crate::function::{Function, InvokeRequest};
 
 /// Retries after the first failed attempt, as on Lambda.
@@ -62,6 +64,7 @@ pub struct QueueOptions {
 #[derive(Clone)]
 pub struct AsyncQueue {
     options: Arc<QueueOptions>,
+    funnel: Arc<Funnel>,
     tx: mpsc::UnboundedSender<Job>,
     /// Destination lines are appended one writer at a time, so that two
     /// records never interleave.
@@ -70,16 +73,19 @@ pub struct AsyncQueue {
 
 impl AsyncQueue {
     /// Opens the queue in `options.dir`, starts its worker over
-    /// `functions`, and re-queues every event a previous run left pending.
+    /// `functions`, invoking through `funnel`, and re-queues every event a
+    /// previous run left pending.
     pub async fn start(
         options: QueueOptions,
-        functions: Arc<crate::registry::Registry>,
+        functions: Arc<Registry>,
+        funnel: Arc<Funnel>,
     ) -> std::io::Result<Self> {
         tokio::fs::create_dir_all(options.dir.join("pending")).await?;
         tokio::fs::create_dir_all(options.dir.join("destinations")).await?;
         let (tx, mut rx) = mpsc::unbounded_channel::<Job>();
         let queue = AsyncQueue {
             options: Arc::new(options),
+            funnel,
             tx,
             append: Arc::default(),
         };
@@ -174,8 +180,12 @@ impl AsyncQueue {
             client_context: job.client_context.clone(),
             ..InvokeRequest::default()
         };
-        let invocation = match function.invoke(job.payload.as_bytes(), request).await {
-            Ok(invocation) => invocation,
+        let invoked = self
+            .funnel
+            .invoke(&function, job.payload.as_bytes(), request)
+            .await;
+        let invocation = match invoked {
+            Ok(invoked) => invoked.invocation,
             Err(_throttled) => {
                 // Lambda keeps throttled async events and tries later; a
                 // throttle is not an attempt.
@@ -187,10 +197,6 @@ impl AsyncQueue {
                 return;
             }
         };
-        eprint!(
-            "{}",
-            crate::report::log_block(&invocation, &function.config().version)
-        );
         job.attempts += 1;
         let (success, failure) = self.destinations(&job.function);
         let outcome = match &invocation.result {

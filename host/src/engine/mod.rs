@@ -4,6 +4,12 @@
 //! One [`WasmEngine`] serves a whole host. Functions differ in their
 //! `InstancePre` and limits, not in the engine, so compiled code, the pooling
 //! allocator's slots and the ticker thread are paid for once.
+//!
+//! May import: `function` and everything below it. `Host` (in `host`) is
+//! the top of the core: it links and loads functions.
+
+pub mod cache;
+pub mod host;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;

@@ -8,7 +8,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::generate::{generate, SampleOptions};
+use crate::tooling::generate::{generate, SampleOptions};
 
 /// One template.
 pub struct Template {
@@ -35,7 +35,7 @@ pub const TEMPLATES: &[Template] = &[
         about: "an HTTP function behind API Gateway",
         features: &["apigw"],
         extra: "",
-        source: include_str!("../templates/hello.rs"),
+        source: include_str!("../../templates/hello.rs"),
         events: "    events:\n      - http:\n          path: /hello\n          method: get\n",
         sample: ("apigateway", "aws-proxy", Some("/hello")),
     },
@@ -44,7 +44,7 @@ pub const TEMPLATES: &[Template] = &[
         about: "a JSON API with errors as JSON responses",
         features: &["apigw"],
         extra: "",
-        source: include_str!("../templates/api.rs"),
+        source: include_str!("../../templates/api.rs"),
         events: "    events:\n      - http:\n          path: /notes\n          method: any\n      - http:\n          path: /notes/{id}\n          method: any\n",
         sample: ("apigateway", "aws-proxy", Some("/notes")),
     },
@@ -53,7 +53,7 @@ pub const TEMPLATES: &[Template] = &[
         about: "S3 object notifications",
         features: &["s3"],
         extra: "percent-encoding = \"2\"\n",
-        source: include_str!("../templates/s3.rs"),
+        source: include_str!("../../templates/s3.rs"),
         events: "    events:\n      - s3:\n          bucket: uploads\n          event: s3:ObjectCreated:*\n",
         sample: ("s3", "put", None),
     },
@@ -62,7 +62,7 @@ pub const TEMPLATES: &[Template] = &[
         about: "an SQS consumer with partial batch failures",
         features: &["sqs"],
         extra: "",
-        source: include_str!("../templates/sqs.rs"),
+        source: include_str!("../../templates/sqs.rs"),
         events: "    events:\n      - sqs:\n          arn: arn:aws:sqs:us-east-1:123456789012:queue\n          functionResponseType: ReportBatchItemFailures\n",
         sample: ("sqs", "receive-message", None),
     },
@@ -71,7 +71,7 @@ pub const TEMPLATES: &[Template] = &[
         about: "a DynamoDB Streams consumer with partial batch failures",
         features: &["dynamodb"],
         extra: "",
-        source: include_str!("../templates/dynamodb.rs"),
+        source: include_str!("../../templates/dynamodb.rs"),
         events: "    events:\n      - stream:\n          type: dynamodb\n          arn: arn:aws:dynamodb:us-east-1:123456789012:table/items/stream/2026-01-01T00:00:00.000\n          functionResponseType: ReportBatchItemFailures\n",
         sample: ("dynamodb", "update", None),
     },
@@ -80,7 +80,7 @@ pub const TEMPLATES: &[Template] = &[
         about: "a scheduled job (EventBridge rule)",
         features: &["eventbridge"],
         extra: "",
-        source: include_str!("../templates/schedule.rs"),
+        source: include_str!("../../templates/schedule.rs"),
         events: "    events:\n      - schedule: rate(5 minutes)\n",
         sample: ("eventbridge", "scheduled-event", None),
     },
@@ -165,12 +165,12 @@ pub fn create(
     let files = [
         (
             "Cargo.toml",
-            fill(include_str!("../templates/Cargo.toml.in")),
+            fill(include_str!("../../templates/Cargo.toml.in")),
         ),
         ("src/lib.rs", fill(template.source)),
         (
             "serverless.yml",
-            fill(include_str!("../templates/serverless.yml.in")),
+            fill(include_str!("../../templates/serverless.yml.in")),
         ),
         (
             "events/event.json",
@@ -179,7 +179,7 @@ pub fn create(
         (".gitignore", "/target\n".to_string()),
         (
             ".cargo/config.toml",
-            include_str!("../templates/cargo-config.toml").to_string(),
+            include_str!("../../templates/cargo-config.toml").to_string(),
         ),
     ];
     let mut written = Vec::new();

@@ -12,6 +12,8 @@ use croner::Cron;
 use serde_json::{json, Value};
 use serde_yaml_ng::Value as Yaml;
 
+use crate::aws::LOCAL_ACCOUNT_ID;
+
 /// When a rule fires.
 #[derive(Debug, Clone)]
 pub enum Expression {
@@ -109,10 +111,10 @@ impl Rule {
             "id": uuid::Uuid::new_v4().to_string(),
             "detail-type": "Scheduled Event",
             "source": "aws.events",
-            "account": "000000000000",
+            "account": LOCAL_ACCOUNT_ID,
             "time": time.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
             "region": region,
-            "resources": [format!("arn:aws:events:{region}:000000000000:rule/{}", self.name)],
+            "resources": [format!("arn:aws:events:{region}:{LOCAL_ACCOUNT_ID}:rule/{}", self.name)],
             "detail": {},
         })
     }
@@ -178,7 +180,7 @@ pub fn rules_from_events(
 }
 
 /// Fires `rule` forever, queueing each firing's event for its function.
-pub async fn run(rule: Rule, queue: crate::queue::AsyncQueue, region: String) {
+pub async fn run(rule: Rule, queue: crate::trigger::queue::AsyncQueue, region: String) {
     loop {
         let now = Utc::now();
         let Some(next) = rule.expression.next_after(now) else {
@@ -187,7 +189,7 @@ pub async fn run(rule: Rule, queue: crate::queue::AsyncQueue, region: String) {
         };
         let wait = (next - now).to_std().unwrap_or_default();
         tokio::time::sleep(wait).await;
-        let job = crate::queue::Job {
+        let job = crate::trigger::queue::Job {
             request_id: uuid::Uuid::new_v4().to_string(),
             function: rule.function.clone(),
             payload: rule.event(next, &region).to_string(),

@@ -33,8 +33,8 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use serde_json::{json, Value};
 
-use crate::kv::{Backend, KvError, PAGE};
-use crate::net::HttpClient;
+use super::backend::{Backend, KvError, PAGE};
+use crate::capability::http::client::HttpClient;
 
 /// DynamoDB's JSON protocol version, in every target header.
 const TARGET_PREFIX: &str = "DynamoDB_20120810.";
@@ -90,7 +90,7 @@ impl DynamoDb {
             .clone()
             .or_else(|| env("AWS_REGION"))
             .or_else(|| env("AWS_DEFAULT_REGION"))
-            .unwrap_or_else(|| "us-east-1".to_string());
+            .unwrap_or_else(|| crate::aws::DEFAULT_REGION.to_string());
         let endpoint = spec
             .endpoint
             .clone()
@@ -118,7 +118,7 @@ impl DynamoDb {
             endpoint,
             region,
             credentials: Credentials::new(key, secret, env("AWS_SESSION_TOKEN"), None, "env"),
-            client: crate::net::client(),
+            client: crate::capability::http::client::client(),
             cursors: Mutex::new(HashMap::new()),
             next_cursor: AtomicU64::new(1),
         })

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::function::Function;
-use crate::registry::Registry;
+use crate::trigger::registry::Registry;
 
 /// Histogram bucket upper bounds, in seconds: from 100 µs (a warm call) to
 /// 30 s (a slow function).

@@ -1,6 +1,6 @@
 //! The host's HTTP(S) client, shared by guests' outbound calls
-//! ([`crate::outbound`]) and the DynamoDB key-value backend
-//! ([`crate::dynamodb`]).
+//! ([`crate::capability::http`]) and the DynamoDB key-value backend
+//! ([`crate::capability::kv::dynamodb`]).
 //!
 //! Connections are pooled: a function's instances come and go, but the TCP
 //! and TLS sessions they opened stay with the function, so a warm call to

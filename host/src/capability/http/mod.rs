@@ -13,8 +13,12 @@
 //! between-bytes timeout when it sets one (the invocation's own timeout
 //! still applies on top of all of them), and a cap on the response body,
 //! past which the guest reads `HTTP-response-body-size`. Connections are pooled
-//! per function ([`crate::net`]), so a warm instance's second call to an
+//! per function ([`crate::capability::http::client`]), so a warm instance's second call to an
 //! origin, or another instance's, reuses the first call's connection.
+//!
+//! May import: nothing of the crate above `capability`.
+
+pub mod client;
 
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -23,7 +27,7 @@ use http::uri::Uri;
 use http_body_util::BodyExt;
 use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody, WasiHttpHooks};
 
-use crate::net::HttpClient;
+use crate::capability::http::client::HttpClient;
 
 /// The largest response body a guest may receive by default (Lambda's own
 /// synchronous payload limit is 6 MB; a dependency call is usually smaller).
@@ -166,6 +170,7 @@ fn parse_origin(entry: &str) -> Result<Origin, AllowListError> {
 
 /// The `wasi:http` hooks of one instance: the allow-list check, default
 /// timeouts and the response cap.
+#[derive(Clone)]
 pub struct OutboundHooks {
     /// The function's allow-list.
     pub allow: Arc<AllowList>,
@@ -212,7 +217,10 @@ impl WasiHttpHooks for OutboundHooks {
             .unwrap_or(FIRST_BYTE_TIMEOUT);
         let between_bytes = options.and_then(|o| o.between_bytes_timeout);
         let limit = self.max_response_bytes;
-        let client = self.client.get_or_init(crate::net::client).clone();
+        let client = self
+            .client
+            .get_or_init(crate::capability::http::client::client)
+            .clone();
         Box::new(async move {
             let response = match tokio::time::timeout(first_byte, client.request(request)).await {
                 Err(_) => return Err(HttpError::ConnectionReadTimeout),

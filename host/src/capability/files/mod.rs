@@ -8,7 +8,7 @@
 //!   the next) and removed with the instance. Its size is capped
 //!   (`ephemeralStorageSize`, 512 MB by default; `0` gives the function no
 //!   `/tmp` at all). It is counted as a file system of that size would
-//!   count it (see [`crate::tree`]): files by whole 4 KiB blocks, a block
+//!   count it (see [`crate::capability::files::tree`]): files by whole 4 KiB blocks, a block
 //!   per directory or link, and at most one file or directory per 16 KiB,
 //!   so that empty files cannot exhaust the host's inodes. The usage is
 //!   measured at most every [`CHECK_INTERVAL`] per instance (and less often
@@ -30,6 +30,11 @@
 //! * **`/opt`**: the manifest's `layers`, directories merged in order (a
 //!   later layer's file wins, as Lambda extracts layers in order), mounted
 //!   read-only. It is opened once per function and shared by its instances.
+//!
+//! May import: nothing of the crate above `capability`.
+
+pub mod descriptors;
+pub mod tree;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -42,7 +47,7 @@ use wasmtime_wasi::filesystem::{Descriptor, Dir};
 use wasmtime_wasi::p2::bindings::filesystem::preopens;
 use wasmtime_wasi::{FsPerms, OpenMode};
 
-use crate::tree::{self, Usage};
+use self::tree::Usage;
 
 /// Lambda's default ephemeral storage, in MB.
 pub const DEFAULT_TMP_MB: u32 = 512;

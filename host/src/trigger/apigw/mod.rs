@@ -1,19 +1,22 @@
 //! API Gateway routes and Function URLs: plain HTTP in, a proxy event to the
 //! function, its proxy response back out.
+//!
+//! May import: `trigger`'s funnel and service, `function`.
+
+pub mod event;
+pub mod router;
 
 use std::collections::HashMap;
-use std::time::Instant;
 
 use bytes::Bytes;
 use http::{Response, StatusCode};
 use http_body_util::Full;
 use serde_json::json;
 
-use super::apigw::{self, HttpRequest};
-use super::invoke_api::Body;
-use super::Service;
+use self::event::HttpRequest;
+use self::router::{Payload, Resolution};
+use super::{Body, Service};
 use crate::function::InvokeRequest;
-use crate::routes::{Payload, Resolution};
 
 /// API Gateway's own answer when something went wrong behind it.
 fn gateway_error(status: StatusCode, message: &str) -> Response<Body> {
@@ -126,34 +129,22 @@ async fn call(
     };
     let request_id = uuid::Uuid::new_v4().to_string();
     let event = match payload {
-        Payload::V1 => apigw::to_v1_event(&req, resource, params, &service.stage, &request_id),
-        Payload::V2 => apigw::to_v2_event(&req, route_key, params, &service.stage, &request_id),
+        Payload::V1 => event::to_v1_event(&req, resource, params, &service.stage, &request_id),
+        Payload::V2 => event::to_v2_event(&req, route_key, params, &service.stage, &request_id),
     };
     let event = event.to_string();
-    let start = Instant::now();
-    let invocation = match function
-        .invoke(
-            event.as_bytes(),
-            InvokeRequest {
-                request_id: Some(request_id),
-                ..InvokeRequest::default()
-            },
-        )
-        .await
-    {
-        Ok(invocation) => invocation,
-        Err(_) => {
-            service.metrics.throttled(function_name);
-            return gateway_error(StatusCode::TOO_MANY_REQUESTS, "Too Many Requests");
-        }
+    let request = InvokeRequest {
+        request_id: Some(request_id),
+        ..InvokeRequest::default()
     };
-    service
-        .metrics
-        .invoked(function_name, start.elapsed(), invocation.result.is_err());
-    eprint!(
-        "{}",
-        crate::report::log_block(&invocation, &function.config().version)
-    );
+    let Ok(invoked) = service
+        .funnel
+        .invoke(&function, event.as_bytes(), request)
+        .await
+    else {
+        return gateway_error(StatusCode::TOO_MANY_REQUESTS, "Too Many Requests");
+    };
+    let invocation = invoked.invocation;
     let payload_bytes = match &invocation.result {
         Ok(bytes) => bytes,
         Err(error) => {
@@ -167,8 +158,8 @@ async fn call(
         }
     };
     let mapped = match payload {
-        Payload::V1 => apigw::from_v1_response(payload_bytes),
-        Payload::V2 => apigw::from_v2_response(payload_bytes),
+        Payload::V1 => event::from_v1_response(payload_bytes),
+        Payload::V2 => event::from_v2_response(payload_bytes),
     };
     match mapped {
         Ok(r) => r.into_response().unwrap_or_else(|e| {

@@ -4,16 +4,15 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use wasmtime::component::{HasSelf, Linker};
+use wasmtime::component::Linker;
 
-use crate::bindings;
-use crate::cache::{ArtifactCache, ArtifactSource};
-use crate::engine::{Allocator, EngineOptions, WasmEngine};
+use super::cache::ArtifactCache;
+use super::{Allocator, EngineOptions, WasmEngine};
+use crate::capability::files::FunctionFiles;
+use crate::capability::kv::Grants;
 use crate::error::LoadError;
-use crate::files::{FunctionFiles, Preopens};
-use crate::function::{Exports, Function, FunctionConfig};
-use crate::instance::InstanceState;
-use crate::kv::Grants;
+use crate::function::{ArtifactSource, Function, FunctionConfig};
+use crate::instance::{Exports, InstanceState};
 
 /// Settings for a [`Host`].
 #[derive(Debug, Clone)]
@@ -46,30 +45,9 @@ impl Host {
     /// with WASI 0.2 and the wasmfn runtime interface.
     pub fn new(options: HostOptions) -> anyhow::Result<Self> {
         let engine = WasmEngine::new(&options.engine)?;
-        crate::descriptors::raise_limit();
+        crate::capability::files::descriptors::raise_limit();
         let mut linker = Linker::new(engine.engine());
-        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
-        // Preopens come from the instance's files, opened on first use,
-        // instead of from the WASI context (see `files`).
-        linker.allow_shadowing(true);
-        wasmtime_wasi::p2::bindings::filesystem::preopens::add_to_linker::<_, Preopens>(
-            &mut linker,
-            InstanceState::preopens,
-        )?;
-        // The environment is one list shared by a function's instances
-        // (see `env`).
-        wasmtime_wasi::p2::bindings::cli::environment::add_to_linker::<_, HasSelf<_>>(
-            &mut linker,
-            InstanceState::env,
-        )?;
-        // Opening a file is checked against the instance's and the host's
-        // descriptor limits (see `descriptors`).
-        crate::descriptors::add_to_linker(&mut linker)?;
-        linker.allow_shadowing(false);
-        // Guests may import wasi:http; whether a request goes out is the
-        // function's allow-list's call (see `outbound`).
-        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
-        bindings::Handler::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state)?;
+        InstanceState::add_to_linker(&mut linker)?;
         Ok(Host {
             engine,
             linker,
@@ -150,8 +128,8 @@ impl Host {
         observer: &dyn LoadObserver,
     ) -> Result<Arc<Function>, LoadError> {
         if let Err(message) = config.validate(self.options.engine.max_memory_mb) {
-            return Err(LoadError::Abi {
-                path: path.to_owned(),
+            return Err(LoadError::Config {
+                function: config.name.clone(),
                 message,
             });
         }
@@ -197,7 +175,7 @@ impl Host {
             })?;
         let mut kv = Grants::default();
         for grant in &config.key_value_stores {
-            let store = crate::kv::open(grant).map_err(|e| LoadError::Store {
+            let store = crate::capability::kv::open(grant).map_err(|e| LoadError::Store {
                 function: config.name.clone(),
                 message: e.to_string(),
             })?;
@@ -209,11 +187,7 @@ impl Host {
             kv,
             engine.clone(),
             pre,
-            Exports {
-                handle,
-                init,
-                typechecked: Default::default(),
-            },
+            Exports::new(handle, init),
             stats,
         )))
     }

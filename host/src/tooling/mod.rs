@@ -1,0 +1,13 @@
+//! The developer tools around the runtime: sample events
+//! (`generate-event`), guest templates (`new`), building guest crates, and
+//! the entry points of the fuzz targets.
+//!
+//! May import every layer below it (trigger, manifest, function); nothing
+//! below imports it.
+
+#[doc(hidden)]
+pub mod fuzzing;
+pub mod generate;
+pub mod guest_build;
+pub mod sample;
+pub mod scaffold;
