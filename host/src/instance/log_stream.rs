@@ -50,6 +50,7 @@ fn civil_date(days: u64) -> (u64, u64, u64) {
 }
 
 /// Milliseconds since the Unix epoch (0 before it).
+#[inline]
 pub fn unix_ms(t: SystemTime) -> u64 {
     t.duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
