@@ -66,6 +66,7 @@ pub use function::pool::{Policy, PoolConfig, PoolStats, Start};
 pub use function::{
     ArtifactSource, Function, FunctionConfig, Invocation, InvokeRequest, LoadStats,
 };
-pub use manifest::{HandlerSource, Manifest, ManifestError};
+pub use manifest::{HandlerSource, Manifest, ManifestError, NodeHandler};
 pub use report::Report;
 pub use tooling::guest_build::{BuildError, GuestBuilder};
+pub use tooling::js_build::{JsBuildError, JsBuilder};

@@ -132,7 +132,8 @@ impl Scalar {
 pub struct Provider {
     /// Always `aws` in a Serverless file; accepted and ignored.
     pub name: Option<String>,
-    /// The Lambda runtime (e.g. `provided.al2023`); accepted and ignored.
+    /// The Lambda runtime of every function (e.g. `nodejs20.x`,
+    /// `provided.al2023`): `nodejs*` makes handlers JavaScript modules.
     pub runtime: Option<String>,
     /// The stage, e.g. `dev`.
     pub stage: Option<String>,
@@ -151,9 +152,13 @@ pub struct Provider {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FunctionSpec {
-    /// A `.wasm` component, or a guest crate directory to build; relative to
-    /// the manifest's directory.
+    /// A `.wasm` component, a guest crate directory to build, or (with a
+    /// `nodejs*` runtime) a module and its export, `file.export`; relative
+    /// to the manifest's directory.
     pub handler: String,
+    /// The Lambda runtime, over the provider's: `nodejs*` makes `handler`
+    /// a JavaScript module's export.
+    pub runtime: Option<String>,
     /// A description; accepted and ignored.
     pub description: Option<String>,
     /// Memory size in MB.
@@ -285,7 +290,23 @@ pub enum HandlerSource {
     Wasm(PathBuf),
     /// A guest crate directory, built on demand.
     Crate(PathBuf),
+    /// A Node.js module's export, built on demand.
+    Node(NodeHandler),
 }
+
+/// A Node.js handler's module: the file before the dot of its `handler:`
+/// (the export after the dot reaches the guest as `_HANDLER`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeHandler {
+    /// The module, e.g. `…/hello-world.js`.
+    pub entry: PathBuf,
+    /// Where `require` also looks: each layer's `nodejs/node_modules`
+    /// (Lambda's `/opt/nodejs/node_modules`).
+    pub node_paths: Vec<PathBuf>,
+}
+
+/// The extensions Lambda's Node.js runtime tries for a handler's module.
+const NODE_EXTENSIONS: [&str; 3] = ["js", "mjs", "cjs"];
 
 impl Manifest {
     /// Reads and parses `path`. Returns the manifest and a warning for every
@@ -404,11 +425,65 @@ impl Manifest {
     pub fn handler(&self, name: &str) -> Result<HandlerSource, ManifestError> {
         let spec = self.function(name)?;
         let path = self.base_dir().join(&spec.handler);
-        Ok(if spec.handler.ends_with(".wasm") {
-            HandlerSource::Wasm(path)
-        } else {
-            HandlerSource::Crate(path)
-        })
+        if spec.handler.ends_with(".wasm") {
+            return Ok(HandlerSource::Wasm(path));
+        }
+        let runtime = spec.runtime.as_ref().or(self.provider.runtime.as_ref());
+        let node = runtime.is_some_and(|r| r.starts_with("nodejs"));
+        if node || (runtime.is_none() && !path.is_dir()) {
+            if let Some(handler) = self.node_handler(name, spec)? {
+                return Ok(HandlerSource::Node(handler));
+            }
+        }
+        Ok(HandlerSource::Crate(path))
+    }
+
+    /// `file.export` as a Node.js module and export. `Ok(None)` when no
+    /// module of that name exists and the runtime does not say Node (the
+    /// handler may be a crate); with a `nodejs*` runtime that is an error.
+    fn node_handler(
+        &self,
+        name: &str,
+        spec: &FunctionSpec,
+    ) -> Result<Option<NodeHandler>, ManifestError> {
+        let runtime = spec.runtime.as_ref().or(self.provider.runtime.as_ref());
+        let fail = |message: String| ManifestError::Parse {
+            path: self.path.clone(),
+            line: 1,
+            column: 1,
+            message: format!("functions.{name}.handler: {message}"),
+        };
+        let Some((module, _export)) = spec.handler.rsplit_once('.') else {
+            return match runtime {
+                Some(_) => Err(fail(format!(
+                    "`{}` is not `file.export`; a Node.js handler names its module and export, e.g. `index.handler`",
+                    spec.handler
+                ))),
+                None => Ok(None),
+            };
+        };
+        let base = self.base_dir().join(module);
+        let entry = NODE_EXTENSIONS
+            .iter()
+            .map(|ext| base.with_extension(ext))
+            .find(|candidate| candidate.is_file());
+        let Some(entry) = entry else {
+            return match runtime {
+                Some(_) => Err(fail(format!(
+                    "`{}` names the module `{module}`, but none of {module}.js, {module}.mjs, {module}.cjs exists next to the manifest",
+                    spec.handler
+                ))),
+                None => Ok(None),
+            };
+        };
+        let entry = std::fs::canonicalize(&entry).unwrap_or(entry);
+        let node_paths = spec
+            .layers
+            .iter()
+            .map(|layer| self.base_dir().join(layer).join("nodejs/node_modules"))
+            .filter(|dir| dir.is_dir())
+            .collect();
+        Ok(Some(NodeHandler { entry, node_paths }))
     }
 
     /// The destination files of function `name` (`None` for the default).
@@ -464,6 +539,7 @@ impl Manifest {
                 .map(|(k, v)| (k.clone(), v.clone().into_string())),
         );
         config.environment = env.into_iter().collect();
+        config.handler = Some(spec.handler.clone());
         if let Some(policy) = spec.pool.policy {
             config.pool.policy = policy;
         }

@@ -14,6 +14,7 @@ mod generate;
 mod guide;
 mod hostile;
 mod invoke;
+mod js;
 mod kv;
 mod lambda;
 mod outbound;

@@ -50,7 +50,7 @@ fn parse_env(s: &str) -> Result<(String, String), String> {
 /// 2 when the invocation could not be made at all.
 pub fn run(cli: &Cli, args: &InvokeArgs) -> anyhow::Result<ExitCode> {
     let event = read_event(args.event.as_ref())?;
-    let target = super::target::resolve(&args.function, Some(&args.manifest))?;
+    let target = super::target::resolve(&args.function, Some(&args.manifest), &cli.cache_root())?;
     let mut config = target.config;
     if let Some(secs) = args.timeout {
         config.timeout = Duration::try_from_secs_f64(secs)

@@ -147,6 +147,10 @@ fn resolve(task_root: &Path, handler: &str) -> anyhow::Result<(PathBuf, Function
             "function `{handler}` points at the crate {}; on Lambda it must be a built .wasm (use `wasmfn package`)",
             dir.display()
         ),
+        HandlerSource::Node(node) => bail!(
+            "function `{handler}` points at the Node.js module {}; on Lambda it must be a built .wasm (use `wasmfn package`)",
+            node.entry.display()
+        ),
     }
 }
 

@@ -151,6 +151,13 @@ impl Cli {
         Ok(())
     }
 
+    /// Where artifacts, and the JavaScript toolchain and builds, are kept.
+    fn cache_root(&self) -> PathBuf {
+        self.cache_dir
+            .clone()
+            .unwrap_or_else(wasmfn::ArtifactCache::default_dir)
+    }
+
     /// The host options the global flags describe.
     fn host_options(&self) -> wasmfn::HostOptions {
         let mut options = wasmfn::HostOptions::default();

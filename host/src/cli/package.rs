@@ -65,7 +65,7 @@ pub fn run(cli: &Cli, args: &PackageArgs) -> anyhow::Result<ExitCode> {
     }
     let mut components = Vec::new();
     for name in manifest.functions.keys() {
-        let wasm = super::target::component_of(&manifest, name)?;
+        let wasm = super::target::component_of(&manifest, name, &cli.cache_root())?;
         let bytes = std::fs::read(&wasm).with_context(|| format!("reading {}", wasm.display()))?;
         components.push((name.clone(), wasm, bytes));
     }

@@ -69,7 +69,7 @@ pub fn run(cli: &Cli, args: &ServeArgs) -> anyhow::Result<std::process::ExitCode
     for (name, spec) in &manifest.functions {
         let mut config = manifest.function_config(name)?;
         cli.apply_pool_flags(&mut config)?;
-        let wasm = super::target::component_of(&manifest, name)?;
+        let wasm = super::target::component_of(&manifest, name, &cli.cache_root())?;
         watched.push((name.clone(), manifest.handler(name)?, config.clone()));
         destinations.insert(name.clone(), manifest.destination_files(name)?);
         specs.push((wasm, config));
@@ -165,6 +165,7 @@ pub fn run(cli: &Cli, args: &ServeArgs) -> anyhow::Result<std::process::ExitCode
         if args.watch {
             tokio::spawn(super::watch::watch(
                 host.clone(),
+                cli.cache_root(),
                 functions.clone(),
                 watched,
             ));

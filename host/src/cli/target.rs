@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context as _};
 use wasmfn::manifest::DEFAULT_MANIFEST;
-use wasmfn::{FunctionConfig, GuestBuilder, HandlerSource, Manifest};
+use wasmfn::{FunctionConfig, GuestBuilder, HandlerSource, JsBuilder, Manifest};
 
 /// A function ready to load.
 pub struct Target {
@@ -17,7 +17,7 @@ pub struct Target {
 
 /// Resolves `name`: an existing file (or anything ending in `.wasm`) is a
 /// component; anything else is a function name in the manifest.
-pub fn resolve(name: &str, manifest: Option<&Path>) -> anyhow::Result<Target> {
+pub fn resolve(name: &str, manifest: Option<&Path>, cache_dir: &Path) -> anyhow::Result<Target> {
     let as_path = Path::new(name);
     if name.ends_with(".wasm") || as_path.is_file() {
         let stem = as_path
@@ -44,25 +44,32 @@ pub fn resolve(name: &str, manifest: Option<&Path>) -> anyhow::Result<Target> {
         tracing::warn!("{warning}");
     }
     let config = manifest.function_config(name)?;
-    let wasm = component_of(&manifest, name)?;
+    let wasm = component_of(&manifest, name, cache_dir)?;
     Ok(Target { wasm, config })
 }
 
-/// The component of function `name`: its `.wasm`, or its crate built.
-pub fn component_of(manifest: &Manifest, name: &str) -> anyhow::Result<PathBuf> {
-    Ok(match manifest.handler(name)? {
-        HandlerSource::Wasm(path) => path,
-        HandlerSource::Crate(dir) => {
-            if !dir.join("Cargo.toml").is_file() {
-                bail!(
-                    "the handler of `{name}` in {} is `{}`, which is neither a .wasm file nor a crate directory",
-                    manifest.path().display(),
-                    dir.display()
-                );
-            }
-            GuestBuilder::new()
-                .build_crate(&dir)
-                .with_context(|| format!("building function `{name}`"))?
+/// The component of function `name`: its `.wasm`, or its crate or Node.js
+/// module built (JavaScript builds keep their toolchain and output under
+/// `cache_dir`).
+pub fn component_of(manifest: &Manifest, name: &str, cache_dir: &Path) -> anyhow::Result<PathBuf> {
+    let source = manifest.handler(name)?;
+    if let HandlerSource::Crate(dir) = &source {
+        if !dir.join("Cargo.toml").is_file() {
+            bail!(
+                "the handler of `{name}` in {} is `{}`, which is neither a .wasm file, a crate directory, nor a Node.js module's export (`file.export`, e.g. `index.handler`, with `runtime: nodejs20.x`)",
+                manifest.path().display(),
+                dir.display()
+            );
         }
+    }
+    build(&source, cache_dir).with_context(|| format!("building function `{name}`"))
+}
+
+/// Builds what `source` names into a component, or returns it as it is.
+pub fn build(source: &HandlerSource, cache_dir: &Path) -> anyhow::Result<PathBuf> {
+    Ok(match source {
+        HandlerSource::Wasm(path) => path.clone(),
+        HandlerSource::Crate(dir) => GuestBuilder::new().build_crate(dir)?,
+        HandlerSource::Node(handler) => JsBuilder::new(cache_dir).build(handler)?,
     })
 }

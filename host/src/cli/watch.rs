@@ -1,20 +1,21 @@
-//! `wasmfn serve --watch`: reload a function when its component or its
-//! crate's sources change.
+//! `wasmfn serve --watch`: reload a function when its component, its
+//! crate's sources or its Node.js module's directory change.
 //!
 //! Polling modification times twice a second is enough for an edit-save
 //! loop and needs no platform file-watching API. A rebuild or reload that
 //! fails leaves the running version in place and says why.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use wasmfn::trigger::registry::Registry;
-use wasmfn::{FunctionConfig, GuestBuilder, HandlerSource, Host};
+use wasmfn::{FunctionConfig, HandlerSource, Host};
 
 /// Watches every function's source until the server stops.
 pub async fn watch(
     host: Arc<Host>,
+    cache_dir: PathBuf,
     registry: Arc<Registry>,
     functions: Vec<(String, HandlerSource, FunctionConfig)>,
 ) {
@@ -30,11 +31,9 @@ pub async fn watch(
             *last = now;
             eprintln!("wasmfn: {name} changed; reloading");
             let (host, source, config) = (host.clone(), source.clone(), config.clone());
+            let cache_dir = cache_dir.clone();
             let loaded = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
-                let wasm = match &source {
-                    HandlerSource::Wasm(path) => path.clone(),
-                    HandlerSource::Crate(dir) => GuestBuilder::new().build_crate(dir)?,
-                };
+                let wasm = super::target::build(&source, &cache_dir)?;
                 Ok(host.load(&wasm, config)?)
             })
             .await;
@@ -61,6 +60,7 @@ fn stamp(source: &HandlerSource) -> Option<SystemTime> {
     match source {
         HandlerSource::Wasm(path) => std::fs::metadata(path).and_then(|m| m.modified()).ok(),
         HandlerSource::Crate(dir) => newest(dir),
+        HandlerSource::Node(handler) => handler.entry.parent().and_then(newest),
     }
 }
 
@@ -69,7 +69,7 @@ fn newest(dir: &Path) -> Option<SystemTime> {
     for entry in std::fs::read_dir(dir).ok()?.flatten() {
         let path = entry.path();
         let name = entry.file_name();
-        if name == "target" || name.to_string_lossy().starts_with('.') {
+        if name == "target" || name == "node_modules" || name.to_string_lossy().starts_with('.') {
             continue;
         }
         let t = if path.is_dir() {

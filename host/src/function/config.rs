@@ -45,6 +45,9 @@ pub struct FunctionConfig {
     pub tmp_mb: u32,
     /// The key-value stores the function may open (`keyValueStores`).
     pub key_value_stores: Vec<StoreGrant>,
+    /// The manifest's `handler:`, which Lambda gives every function as
+    /// `_HANDLER` (a JavaScript function finds its export in it).
+    pub handler: Option<String>,
 }
 
 impl FunctionConfig {
@@ -63,6 +66,7 @@ impl FunctionConfig {
             layers: Vec::new(),
             tmp_mb: DEFAULT_TMP_MB,
             key_value_stores: Vec::new(),
+            handler: None,
         }
     }
 
@@ -136,6 +140,9 @@ pub(super) fn lambda_environment(config: &FunctionConfig) -> Vec<(String, String
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
     .collect();
+    if let Some(handler) = &config.handler {
+        env.push(("_HANDLER".to_string(), handler.clone()));
+    }
     for (k, v) in &config.environment {
         env.retain(|(existing, _)| existing != k);
         env.push((k.clone(), v.clone()));

@@ -52,11 +52,13 @@ impl CapturedLogs {
     /// runtimes: `timestamp<TAB>request id<TAB>LEVEL<TAB>text`, stdout as
     /// `INFO` and stderr as `ERROR`. Lines that are already JSON objects
     /// (structured logs, which carry their own timestamp and request id) pass
-    /// through unprefixed, as with Lambda's JSON log format.
+    /// through unprefixed, as with Lambda's JSON log format, and so do lines
+    /// a language runtime already wrote in this shape (the JavaScript
+    /// shim's `console.warn` is `…<TAB>WARN<TAB>…`).
     pub fn to_cloudwatch(&self, request_id: &str) -> String {
         let mut out = String::new();
         for line in &self.lines {
-            if line.text.trim_start().starts_with('{') {
+            if line.text.trim_start().starts_with('{') || is_cloudwatch_line(&line.text) {
                 out.push_str(&line.text);
             } else {
                 let level = match line.stream {
@@ -83,6 +85,20 @@ impl CapturedLogs {
         }
         out
     }
+}
+
+/// Whether `text` already starts the way a CloudWatch line does: an
+/// RFC 3339 UTC timestamp with milliseconds (`2026-12-01T10:12:08.539Z`)
+/// and a tab.
+fn is_cloudwatch_line(text: &str) -> bool {
+    let b = text.as_bytes();
+    b.len() > 24
+        && b[24] == b'\t'
+        && b[23] == b'Z'
+        && (b[4], b[7], b[10], b[13], b[16], b[19]) == (b'-', b'-', b'T', b':', b':', b'.')
+        && [0..4, 5..7, 8..10, 11..13, 14..16, 17..19, 20..23]
+            .into_iter()
+            .all(|r| b[r].iter().all(u8::is_ascii_digit))
 }
 
 #[derive(Debug, Default)]
@@ -274,5 +290,18 @@ mod tests {
         // The cap is per invocation.
         buf.write(Stream::Stdout, b"again\n");
         assert_eq!(buf.take().lines[0].text, "again");
+    }
+
+    #[test]
+    fn lines_already_in_cloudwatch_shape_pass_through() {
+        let buf = LogBuffer::new(1024);
+        buf.write(
+            Stream::Stdout,
+            b"2026-12-01T10:12:08.539Z\treq-1\tWARN\tcareful\n2026-12-01 not a stamp\n",
+        );
+        let text = buf.take().to_cloudwatch("req-1");
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "2026-12-01T10:12:08.539Z\treq-1\tWARN\tcareful");
+        assert!(lines[1].ends_with("\treq-1\tINFO\t2026-12-01 not a stamp"));
     }
 }

@@ -9,5 +9,6 @@
 pub mod fuzzing;
 pub mod generate;
 pub mod guest_build;
+pub mod js_build;
 pub mod sample;
 pub mod scaffold;

@@ -93,7 +93,8 @@ pub fn run(cli: &Cli, args: &BenchArgs) -> anyhow::Result<std::process::ExitCode
         Some(path) => super::invoke::read_event(Some(path))?,
         None => wasmfn::tooling::sample::api_gateway_v1_of_size(1024),
     };
-    let mut target = super::target::resolve(&args.function, Some(&args.manifest))?;
+    let mut target =
+        super::target::resolve(&args.function, Some(&args.manifest), &cli.cache_root())?;
     cli.apply_pool_flags(&mut target.config)?;
     let mut options = cli.host_options();
     // Every held instance, spare and concurrent caller needs a pool slot.
