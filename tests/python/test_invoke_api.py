@@ -71,6 +71,23 @@ def test_a_function_error_is_200_with_function_error_unhandled(client):
     assert json.loads(r["Payload"].read())["errorType"] == "Runtime.Unhandled"
 
 
+def test_a_javascript_function_answers_boto3_and_its_throw_is_nodes_error(client):
+    r = invoke(client, "js-probe", {"action": "context"})
+    assert r["StatusCode"] == 200
+    assert "FunctionError" not in r
+    out = json.loads(r["Payload"].read())
+    assert out["functionName"] == "js-probe"
+    assert out["awsRequestId"] == r["ResponseMetadata"]["HTTPHeaders"]["x-amzn-requestid"]
+    r = invoke(client, "js-probe", {"action": "throw", "detail": "from boto3"})
+    assert r["StatusCode"] == 200
+    assert r["FunctionError"] == "Unhandled"
+    error = json.loads(r["Payload"].read())
+    assert error["errorType"] == "ValidationError"
+    assert error["errorMessage"] == "bad input: from boto3"
+    assert error["stackTrace"][0] == "ValidationError: bad input: from boto3"
+    assert any("/var/task/index.js:" in frame for frame in error["stackTrace"][1:])
+
+
 def test_unknown_function_is_resource_not_found(client):
     with pytest.raises(client.exceptions.ResourceNotFoundException):
         invoke(client, "nonesuch", {})
