@@ -4,12 +4,13 @@
 
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{json, Value};
 
 use crate::support::{
-    assert_clean_failure, host, invoke, json, load_js, root, shared_cache, text, wasmfn, KillOnDrop,
+    assert_clean_failure, host, invoke, json, load_js, root, shared_cache, spawn_serve, text,
+    wasmfn,
 };
 
 #[tokio::test]
@@ -193,24 +194,35 @@ fn init_failures_are_lambdas() {
     assert_eq!(err["errorMessage"], "FAIL_INIT is set");
 }
 
-#[test]
-fn a_syntax_error_is_reported_at_build_time_with_its_place() {
+/// A one-function Node.js project in a fresh directory: `f` with handler
+/// `handler`, and `files` beside its manifest. Returns `wasmfn invoke f`'s
+/// output.
+fn invoke_node_project(handler: &str, files: &[(&str, &str)]) -> std::process::Output {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("serverless.yml"),
-        "service: s\nprovider:\n  name: aws\n  runtime: nodejs20.x\nfunctions:\n  f:\n    handler: index.handler\n",
-    )
-    .unwrap();
-    std::fs::write(
-        dir.path().join("index.js"),
-        "exports.handler = async () => {\n  return { ok: true ;\n};\n",
-    )
-    .unwrap();
     let manifest = dir.path().join("serverless.yml");
-    let out = wasmfn(
+    std::fs::write(
+        &manifest,
+        format!("service: s\nprovider:\n  name: aws\n  runtime: nodejs20.x\nfunctions:\n  f:\n    handler: {handler}\n"),
+    )
+    .unwrap();
+    for (name, text) in files {
+        std::fs::write(dir.path().join(name), text).unwrap();
+    }
+    wasmfn(
         &shared_cache(),
         &["invoke", "f", "--manifest", manifest.to_str().unwrap()],
         None,
+    )
+}
+
+#[test]
+fn a_syntax_error_is_reported_at_build_time_with_its_place() {
+    let out = invoke_node_project(
+        "index.handler",
+        &[(
+            "index.js",
+            "exports.handler = async () => {\n  return { ok: true ;\n};\n",
+        )],
     );
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
@@ -221,18 +233,7 @@ fn a_syntax_error_is_reported_at_build_time_with_its_place() {
 
 #[test]
 fn a_node_handler_file_that_is_missing_is_named() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("serverless.yml"),
-        "service: s\nprovider:\n  name: aws\n  runtime: nodejs20.x\nfunctions:\n  f:\n    handler: app.handler\n",
-    )
-    .unwrap();
-    let manifest = dir.path().join("serverless.yml");
-    let out = wasmfn(
-        &shared_cache(),
-        &["invoke", "f", "--manifest", manifest.to_str().unwrap()],
-        None,
-    );
+    let out = invoke_node_project("app.handler", &[]);
     assert_clean_failure(&out, &["app.handler", "app.js"]);
 }
 
@@ -281,34 +282,11 @@ fn a_node_project_runs_unchanged_with_invoke_and_serve() {
     );
 
     // The same folder behind `wasmfn serve`, driven by curl.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
     let state = tempfile::tempdir().unwrap();
-    let _server = KillOnDrop(
-        Command::new(env!("CARGO_BIN_EXE_wasmfn"))
-            .arg("--cache-dir")
-            .arg(shared_cache())
-            .args([
-                "serve",
-                "--listen",
-                &format!("127.0.0.1:{port}"),
-                "--state-dir",
-            ])
-            .arg(state.path())
-            .current_dir(project.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
+    let (_server, port) = spawn_serve(
+        project.path(),
+        &["--state-dir".as_ref(), state.path().as_os_str()],
     );
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "wasmfn serve did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
     let curl = |args: &[&str]| {
         let out = Command::new("curl")
             .args(["-s", "-i", "--max-time", "30"])

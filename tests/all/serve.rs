@@ -1,9 +1,9 @@
 //! `wasmfn serve`'s API Gateway routes and Function URLs, through a real
 //! HTTP client (hyper) against the real binary.
 
-use std::net::TcpListener;
+use std::ffi::OsStr;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
@@ -11,7 +11,7 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use serde_json::{json, Value};
 
-use crate::support::{root, shared_cache, KillOnDrop};
+use crate::support::{root, spawn_serve, KillOnDrop};
 
 struct Server {
     child: KillOnDrop,
@@ -24,39 +24,12 @@ fn start(manifest: &Path) -> Server {
 }
 
 fn start_with(manifest: &Path, extra: &[&str]) -> Server {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
     let state = tempfile::tempdir().unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_wasmfn"))
-        .arg("--cache-dir")
-        .arg(shared_cache())
-        .args([
-            "serve",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--manifest",
-        ])
-        .arg(manifest)
-        .arg("--state-dir")
-        .arg(state.path())
-        .args(extra)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "wasmfn serve did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Server {
-        child: KillOnDrop(child),
-        port,
-        state,
-    }
+    let mut args: Vec<&OsStr> = vec!["--manifest".as_ref(), manifest.as_os_str()];
+    args.extend(["--state-dir".as_ref(), state.path().as_os_str()]);
+    args.extend(extra.iter().map(OsStr::new));
+    let (child, port) = spawn_serve(&root(), &args);
+    Server { child, port, state }
 }
 
 struct Reply {

@@ -174,3 +174,33 @@ impl Drop for KillOnDrop {
         let _ = self.0.wait();
     }
 }
+
+/// Starts `wasmfn serve` in `dir` with `args` (after `--listen`) on a free
+/// port, and waits until it listens. Returns the process and the port.
+pub fn spawn_serve(dir: &Path, args: &[&std::ffi::OsStr]) -> (KillOnDrop, u16) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new(env!("CARGO_BIN_EXE_wasmfn"))
+        .arg("--cache-dir")
+        .arg(shared_cache())
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .args(args)
+        .current_dir(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let child = KillOnDrop(child);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "wasmfn serve did not start"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    (child, port)
+}
