@@ -431,7 +431,7 @@ impl Manifest {
         let runtime = spec.runtime.as_ref().or(self.provider.runtime.as_ref());
         let node = runtime.is_some_and(|r| r.starts_with("nodejs"));
         if node || (runtime.is_none() && !path.is_dir()) {
-            if let Some(handler) = self.node_handler(name, spec)? {
+            if let Some(handler) = self.node_handler(name, spec, node)? {
                 return Ok(HandlerSource::Node(handler));
             }
         }
@@ -440,13 +440,14 @@ impl Manifest {
 
     /// `file.export` as a Node.js module and export. `Ok(None)` when no
     /// module of that name exists and the runtime does not say Node (the
-    /// handler may be a crate); with a `nodejs*` runtime that is an error.
+    /// handler may be a crate); with a `nodejs*` runtime (`node`) that is an
+    /// error.
     fn node_handler(
         &self,
         name: &str,
         spec: &FunctionSpec,
+        node: bool,
     ) -> Result<Option<NodeHandler>, ManifestError> {
-        let runtime = spec.runtime.as_ref().or(self.provider.runtime.as_ref());
         let fail = |message: String| ManifestError::Parse {
             path: self.path.clone(),
             line: 1,
@@ -454,12 +455,13 @@ impl Manifest {
             message: format!("functions.{name}.handler: {message}"),
         };
         let Some((module, _export)) = spec.handler.rsplit_once('.') else {
-            return match runtime {
-                Some(_) => Err(fail(format!(
+            return if node {
+                Err(fail(format!(
                     "`{}` is not `file.export`; a Node.js handler names its module and export, e.g. `index.handler`",
                     spec.handler
-                ))),
-                None => Ok(None),
+                )))
+            } else {
+                Ok(None)
             };
         };
         let base = self.base_dir().join(module);
@@ -468,12 +470,13 @@ impl Manifest {
             .map(|ext| base.with_extension(ext))
             .find(|candidate| candidate.is_file());
         let Some(entry) = entry else {
-            return match runtime {
-                Some(_) => Err(fail(format!(
+            return if node {
+                Err(fail(format!(
                     "`{}` names the module `{module}`, but none of {module}.js, {module}.mjs, {module}.cjs exists next to the manifest",
                     spec.handler
-                ))),
-                None => Ok(None),
+                )))
+            } else {
+                Ok(None)
             };
         };
         let entry = std::fs::canonicalize(&entry).unwrap_or(entry);

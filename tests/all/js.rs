@@ -171,27 +171,24 @@ fn init_failures_are_lambdas() {
     crate::support::js_probe();
     let manifest = root().join("tests/guests/js-probe/serverless.yml");
     let manifest = manifest.to_str().unwrap();
-    let out = wasmfn(
-        &shared_cache(),
-        &["invoke", "missing", "--manifest", manifest],
-        None,
-    );
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
-    let err = json(&out.stdout);
-    assert_eq!(err["errorType"], "Runtime.HandlerNotFound");
-    assert_eq!(
-        err["errorMessage"],
-        "index.nope is undefined or not exported"
-    );
-    let out = wasmfn(
-        &shared_cache(),
-        &["invoke", "broken-init", "--manifest", manifest],
-        None,
-    );
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
-    let err = json(&out.stdout);
-    assert_eq!(err["errorType"], "TypeError");
-    assert_eq!(err["errorMessage"], "FAIL_INIT is set");
+    for (function, error_type, error_message) in [
+        (
+            "missing",
+            "Runtime.HandlerNotFound",
+            "index.nope is undefined or not exported",
+        ),
+        ("broken-init", "TypeError", "FAIL_INIT is set"),
+    ] {
+        let out = wasmfn(
+            &shared_cache(),
+            &["invoke", function, "--manifest", manifest],
+            None,
+        );
+        assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+        let err = json(&out.stdout);
+        assert_eq!(err["errorType"], error_type);
+        assert_eq!(err["errorMessage"], error_message);
+    }
 }
 
 /// A one-function Node.js project in a fresh directory: `f` with handler

@@ -1,8 +1,9 @@
 //! A loaded function: its configuration, its `InstancePre` (everything about
 //! instantiation that can be done ahead of time) and its warm instances.
 //!
-//! [`Function::invoke`] is the one code path every trigger uses: the CLI's
-//! one-shot invoke, the local server and the Lambda runtime loop all end here.
+//! [`Function::invoke`] is where every invocation ends: each trigger calls
+//! it through the one funnel, `trigger::funnel`, which adds the metrics and
+//! the log.
 //!
 //! May import: `instance`, `bindings`, `capability` and the shapes
 //! (`error`, `report`, `aws`); never `engine` or `trigger`.

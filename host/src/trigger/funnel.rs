@@ -46,11 +46,6 @@ impl Funnel {
         Funnel { metrics, style }
     }
 
-    /// The metrics invocations are counted in, if any.
-    pub fn metrics(&self) -> Option<&Arc<Metrics>> {
-        self.metrics.as_ref()
-    }
-
     /// Invokes `function` with `event`, counts the invocation (or the
     /// throttle) and writes its log.
     pub async fn invoke(
