@@ -69,4 +69,4 @@ pub use function::{
 pub use manifest::{HandlerSource, Manifest, ManifestError, NodeHandler};
 pub use report::Report;
 pub use tooling::guest_build::{BuildError, GuestBuilder};
-pub use tooling::js_build::{JsBuildError, JsBuilder};
+pub use tooling::js_build::{JsBuildError, JsBuilder, JsFunction};

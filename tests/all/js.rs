@@ -7,6 +7,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use serde_json::{json, Value};
+use wasmfn::{ArtifactSource, FunctionConfig, JsBuilder, NodeHandler};
 
 use crate::support::{
     assert_clean_failure, host, invoke, json, load_js, root, shared_cache, spawn_serve, text,
@@ -309,4 +310,27 @@ fn a_node_project_runs_unchanged_with_invoke_and_serve() {
             .contains("access-control-allow-origin: *"),
         "{preflight}"
     );
+}
+
+#[test]
+fn a_second_javascript_function_compiles_nothing() {
+    let probe = crate::support::js_probe();
+    let project = node_project();
+    let entry = std::fs::canonicalize(project.path().join("hello-world.js")).unwrap();
+    let built = JsBuilder::new(&shared_cache())
+        .quiet()
+        .build(&NodeHandler {
+            entry,
+            node_paths: Vec::new(),
+        })
+        .unwrap();
+    // Every JavaScript function runs on the one engine component, so the
+    // probe's compiled artifact serves this function too.
+    assert_eq!(built.engine, probe.engine);
+    assert_ne!(built.task_root, probe.task_root);
+    let mut config = FunctionConfig::new("hello");
+    config.handler = Some("hello-world.handler".into());
+    config.task_root = Some(built.task_root);
+    let f = host().load(&built.engine, config).unwrap();
+    assert_eq!(f.load_stats().source, ArtifactSource::Cache);
 }

@@ -8,7 +8,7 @@ use std::sync::{Arc, OnceLock};
 
 use wasmfn::{
     EngineOptions, Function, FunctionConfig, GuestBuilder, Host, HostOptions, Invocation,
-    InvokeRequest, JsBuilder, NodeHandler,
+    InvokeRequest, JsBuilder, JsFunction, NodeHandler,
 };
 
 /// The repository root.
@@ -66,35 +66,41 @@ pub fn load(host: &Host, name: &str, config: FunctionConfig) -> Arc<Function> {
     host.load(&guest(name), config).expect("load")
 }
 
-/// The JavaScript probe (`tests/guests/js-probe/index.js`) built into a
-/// component and compiled, once per run; its exports share the component.
-pub fn js_probe() -> PathBuf {
-    static WASM: OnceLock<PathBuf> = OnceLock::new();
-    WASM.get_or_init(|| {
-        let entry = std::fs::canonicalize(root().join("tests/guests/js-probe/index.js")).unwrap();
-        let wasm = JsBuilder::new(&shared_cache())
-            .quiet()
-            .build(&NodeHandler {
-                entry,
-                node_paths: Vec::new(),
-            })
-            .unwrap_or_else(|e| panic!("building the JavaScript probe: {e}"));
-        // Compile its artifact once, before tests load it in parallel.
-        host()
-            .load(&wasm, FunctionConfig::new("js-probe"))
-            .expect("load");
-        wasm
-    })
-    .clone()
+/// The JavaScript probe (`tests/guests/js-probe/index.js`) built for the
+/// engine, and the engine compiled, once per run; its exports share the
+/// bundle.
+pub fn js_probe() -> JsFunction {
+    static BUILT: OnceLock<JsFunction> = OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let entry =
+                std::fs::canonicalize(root().join("tests/guests/js-probe/index.js")).unwrap();
+            let built = JsBuilder::new(&shared_cache())
+                .quiet()
+                .build(&NodeHandler {
+                    entry,
+                    node_paths: Vec::new(),
+                })
+                .unwrap_or_else(|e| panic!("building the JavaScript probe: {e}"));
+            // Compile the engine's artifact once, before tests load it in
+            // parallel.
+            host()
+                .load(&built.engine, FunctionConfig::new("js-probe"))
+                .expect("load");
+            built
+        })
+        .clone()
 }
 
 /// The JavaScript probe as function `name` running export `export`.
 pub fn load_js(host: &Host, name: &str, export: &str) -> Arc<Function> {
+    let built = js_probe();
     let mut config = FunctionConfig::new(name);
     config.handler = Some(format!("index.{export}"));
     config.timeout = std::time::Duration::from_secs(2);
     config.environment.push(("GREETING".into(), "hello".into()));
-    host.load(&js_probe(), config).expect("load")
+    config.task_root = Some(built.task_root);
+    host.load(&built.engine, config).expect("load")
 }
 
 /// A probe function with Lambda's defaults, on a fresh host.

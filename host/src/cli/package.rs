@@ -65,7 +65,14 @@ pub fn run(cli: &Cli, args: &PackageArgs) -> anyhow::Result<ExitCode> {
     }
     let mut components = Vec::new();
     for name in manifest.functions.keys() {
-        let wasm = super::target::component_of(&manifest, name, &cli.cache_root())?;
+        if let wasmfn::HandlerSource::Node(node) = manifest.handler(name)? {
+            bail!(
+                "function `{name}` is a Node.js handler ({}); `wasmfn package` packages compiled components only so far. Run it with `wasmfn serve` or `wasmfn invoke`",
+                node.entry.display()
+            );
+        }
+        let mut config = manifest.function_config(name)?;
+        let wasm = super::target::component_of(&manifest, name, &cli.cache_root(), &mut config)?;
         let bytes = std::fs::read(&wasm).with_context(|| format!("reading {}", wasm.display()))?;
         components.push((name.clone(), wasm, bytes));
     }

@@ -69,7 +69,7 @@ pub fn run(cli: &Cli, args: &ServeArgs) -> anyhow::Result<std::process::ExitCode
     for (name, spec) in &manifest.functions {
         let mut config = manifest.function_config(name)?;
         cli.apply_pool_flags(&mut config)?;
-        let wasm = super::target::component_of(&manifest, name, &cli.cache_root())?;
+        let wasm = super::target::component_of(&manifest, name, &cli.cache_root(), &mut config)?;
         watched.push((name.clone(), manifest.handler(name)?, config.clone()));
         destinations.insert(name.clone(), manifest.destination_files(name)?);
         specs.push((wasm, config));

@@ -43,15 +43,20 @@ pub fn resolve(name: &str, manifest: Option<&Path>, cache_dir: &Path) -> anyhow:
     for warning in warnings {
         tracing::warn!("{warning}");
     }
-    let config = manifest.function_config(name)?;
-    let wasm = component_of(&manifest, name, cache_dir)?;
+    let mut config = manifest.function_config(name)?;
+    let wasm = component_of(&manifest, name, cache_dir, &mut config)?;
     Ok(Target { wasm, config })
 }
 
 /// The component of function `name`: its `.wasm`, or its crate or Node.js
 /// module built (JavaScript builds keep their toolchain and output under
-/// `cache_dir`).
-pub fn component_of(manifest: &Manifest, name: &str, cache_dir: &Path) -> anyhow::Result<PathBuf> {
+/// `cache_dir`, and set the `config`'s code directory).
+pub fn component_of(
+    manifest: &Manifest,
+    name: &str,
+    cache_dir: &Path,
+    config: &mut FunctionConfig,
+) -> anyhow::Result<PathBuf> {
     let source = manifest.handler(name)?;
     if let HandlerSource::Crate(dir) = &source {
         if !dir.join("Cargo.toml").is_file() {
@@ -62,14 +67,24 @@ pub fn component_of(manifest: &Manifest, name: &str, cache_dir: &Path) -> anyhow
             );
         }
     }
-    build(&source, cache_dir).with_context(|| format!("building function `{name}`"))
+    build(&source, cache_dir, config).with_context(|| format!("building function `{name}`"))
 }
 
-/// Builds what `source` names into a component, or returns it as it is.
-pub fn build(source: &HandlerSource, cache_dir: &Path) -> anyhow::Result<PathBuf> {
+/// Builds what `source` names into a component, or returns it as it is. A
+/// JavaScript function's component is the engine, and its bundle becomes
+/// `config`'s code directory.
+pub fn build(
+    source: &HandlerSource,
+    cache_dir: &Path,
+    config: &mut FunctionConfig,
+) -> anyhow::Result<PathBuf> {
     Ok(match source {
         HandlerSource::Wasm(path) => path.clone(),
         HandlerSource::Crate(dir) => GuestBuilder::new().build_crate(dir)?,
-        HandlerSource::Node(handler) => JsBuilder::new(cache_dir).build(handler)?,
+        HandlerSource::Node(handler) => {
+            let built = JsBuilder::new(cache_dir).build(handler)?;
+            config.task_root = Some(built.task_root);
+            built.engine
+        }
     })
 }

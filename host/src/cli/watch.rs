@@ -30,10 +30,10 @@ pub async fn watch(
             }
             *last = now;
             eprintln!("wasmfn: {name} changed; reloading");
-            let (host, source, config) = (host.clone(), source.clone(), config.clone());
+            let (host, source, mut config) = (host.clone(), source.clone(), config.clone());
             let cache_dir = cache_dir.clone();
             let loaded = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
-                let wasm = super::target::build(&source, &cache_dir)?;
+                let wasm = super::target::build(&source, &cache_dir, &mut config)?;
                 Ok(host.load(&wasm, config)?)
             })
             .await;

@@ -10,9 +10,16 @@
 //! `precompile_compatibility_hash`, which covers the wasmtime version, the
 //! target CPU's features and every engine setting that changes generated code.
 //! A stale or foreign artifact therefore never matches; it is simply not used.
+//!
+//! Within a process, a loaded artifact is kept and handed to every later
+//! load of the same component: the functions that share a component (every
+//! JavaScript function runs on the one engine component) share one mapping
+//! of its code, not one each.
 
+use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
@@ -22,16 +29,24 @@ use wasmtime::Engine;
 use crate::error::LoadError;
 use crate::function::{ArtifactSource, LoadStats};
 
+/// The most loaded components kept for reuse within a process.
+const MAX_LOADED: usize = 64;
+
 /// A directory of `.cwasm` artifacts.
 #[derive(Debug, Clone)]
 pub struct ArtifactCache {
     dir: PathBuf,
+    /// The artifacts this process has loaded, by path.
+    loaded: Arc<Mutex<HashMap<PathBuf, Component>>>,
 }
 
 impl ArtifactCache {
     /// A cache rooted at `dir` (created on first write).
     pub fn new(dir: impl Into<PathBuf>) -> Self {
-        ArtifactCache { dir: dir.into() }
+        ArtifactCache {
+            dir: dir.into(),
+            loaded: Arc::default(),
+        }
     }
 
     /// The per-user default: `$XDG_CACHE_HOME/wasmfn`, else
@@ -77,6 +92,44 @@ impl ArtifactCache {
         compile: impl FnOnce(&[u8]) -> Result<Vec<u8>, LoadError>,
     ) -> Result<(Component, LoadStats), LoadError> {
         let artifact = self.artifact_path(engine, wasm);
+        let loaded = self
+            .loaded
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&artifact)
+            .cloned();
+        if let Some(component) = loaded {
+            return Ok((
+                component,
+                LoadStats {
+                    source: ArtifactSource::Cache,
+                    compile: Duration::ZERO,
+                    load: Duration::ZERO,
+                    artifact,
+                },
+            ));
+        }
+        let (component, stats) =
+            self.load_file_or_compile(engine, path, wasm, artifact, compile)?;
+        let mut loaded = self.loaded.lock().unwrap_or_else(|p| p.into_inner());
+        // Bounded, so that a long `serve --watch` of rebuilt components
+        // does not keep every old one mapped.
+        if loaded.len() >= MAX_LOADED {
+            loaded.clear();
+        }
+        loaded.insert(stats.artifact.clone(), component.clone());
+        drop(loaded);
+        Ok((component, stats))
+    }
+
+    fn load_file_or_compile(
+        &self,
+        engine: &Engine,
+        path: &Path,
+        wasm: &[u8],
+        artifact: PathBuf,
+        compile: impl FnOnce(&[u8]) -> Result<Vec<u8>, LoadError>,
+    ) -> Result<(Component, LoadStats), LoadError> {
         if artifact.exists() {
             let start = Instant::now();
             // SAFETY: the file was written by `precompile_component` of an

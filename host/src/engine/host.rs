@@ -166,13 +166,16 @@ impl Host {
                 path: path.to_owned(),
                 message: format!("{e:#}"),
             })?;
-        let files =
-            FunctionFiles::new(&config.name, &config.layers, config.tmp_mb).map_err(|source| {
-                LoadError::Files {
-                    function: config.name.clone(),
-                    source,
-                }
-            })?;
+        let files = FunctionFiles::new(
+            &config.name,
+            &config.layers,
+            config.task_root.as_deref(),
+            config.tmp_mb,
+        )
+        .map_err(|source| LoadError::Files {
+            function: config.name.clone(),
+            source,
+        })?;
         let mut kv = Grants::default();
         for grant in &config.key_value_stores {
             let store = crate::capability::kv::open(grant).map_err(|e| LoadError::Store {

@@ -41,6 +41,10 @@ pub struct FunctionConfig {
     pub allowed_outbound: Arc<AllowList>,
     /// Layer directories, merged read-only at `/opt`.
     pub layers: Vec<PathBuf>,
+    /// The directory mounted read-only at `/var/task`, Lambda's place for
+    /// the function's code (a JavaScript function's bundle is read from
+    /// there at init); none for a component that carries all its code.
+    pub task_root: Option<PathBuf>,
     /// The cap of each instance's `/tmp`, in MB (`ephemeralStorageSize`).
     pub tmp_mb: u32,
     /// The key-value stores the function may open (`keyValueStores`).
@@ -64,6 +68,7 @@ impl FunctionConfig {
             pool: PoolConfig::default(),
             allowed_outbound: Arc::default(),
             layers: Vec::new(),
+            task_root: None,
             tmp_mb: DEFAULT_TMP_MB,
             key_value_stores: Vec::new(),
             handler: None,

@@ -1,14 +1,21 @@
 //! Builds Node.js-style Lambda handlers (`handler: file.export` with a
-//! `nodejs*` runtime) into components, with the pinned toolchain of `js/`:
-//! esbuild bundles the user's file with the runtime shim, componentize-js
-//! (StarlingMonkey) makes the component.
+//! `nodejs*` runtime), with the pinned toolchain of `js/`.
+//!
+//! Every JavaScript function runs on one component, the engine: the Node.js
+//! runtime contract (`js/engine.js`) on StarlingMonkey, made by
+//! componentize-js once per toolchain. A function is its bundle: esbuild
+//! bundles the user's file and its dependencies into a directory that the
+//! host mounts at `/var/task`, and the engine evaluates it at init. So a
+//! second JavaScript function compiles nothing (its component, and so its
+//! artifact, is the first one's), and a server of N JavaScript functions
+//! holds one engine artifact, not N.
 //!
 //! The toolchain's files are part of this binary. On first use they are
 //! written to `<cache>/js/toolchain-<hash>/` and its npm packages are
 //! installed there with `npm ci` from the lockfile; every later build runs
-//! offline. A built component is kept with the list of the user's files
-//! that went into it and a hash of their contents, so that a later build
-//! that finds them unchanged costs no `node` at all.
+//! offline. A bundle is kept with the list of the user's files that went
+//! into it and a hash of their contents, so that a later build that finds
+//! them unchanged costs no `node` at all.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -24,7 +31,7 @@ const TOOLCHAIN: &[(&str, &str)] = &[
         "package-lock.json",
         include_str!("../../../js/package-lock.json"),
     ),
-    ("shim.js", include_str!("../../../js/shim.js")),
+    ("engine.js", include_str!("../../../js/engine.js")),
     ("early.js", include_str!("../../../js/early.js")),
     ("build.mjs", include_str!("../../../js/build.mjs")),
     (
@@ -34,6 +41,18 @@ const TOOLCHAIN: &[(&str, &str)] = &[
     (
         "wit/deps/cli/environment.wit",
         include_str!("../../../js/wit/deps/cli/environment.wit"),
+    ),
+    (
+        "wit/deps/filesystem/filesystem.wit",
+        include_str!("../../../js/wit/deps/filesystem/filesystem.wit"),
+    ),
+    (
+        "wit/deps/io/io.wit",
+        include_str!("../../../js/wit/deps/io/io.wit"),
+    ),
+    (
+        "wit/deps/clocks/clocks.wit",
+        include_str!("../../../js/wit/deps/clocks/clocks.wit"),
     ),
     (
         "wit/deps/handler/handler.wit",
@@ -86,12 +105,13 @@ pub enum JsBuildError {
         /// esbuild's errors, each as `file:line:col: message`.
         message: String,
     },
-    /// componentize-js failed on a bundle that built.
-    #[error("building `{entry}` into a component failed:\n{message}")]
-    Componentize {
-        /// The handler's file.
-        entry: PathBuf,
-        /// What componentize-js said.
+    /// componentize-js failed to make the engine, or the bundle could not
+    /// be written.
+    #[error("building {what} failed:\n{message}")]
+    Build {
+        /// What was being built.
+        what: String,
+        /// What the build said.
         message: String,
     },
     /// The toolchain or cache directory could not be written.
@@ -104,7 +124,18 @@ pub enum JsBuildError {
     },
 }
 
-/// Builds Node.js handlers into components.
+/// A built JavaScript function: the engine component and the function's
+/// code directory, to mount at `/var/task`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JsFunction {
+    /// The engine component, the same for every function of a toolchain.
+    pub engine: PathBuf,
+    /// The directory holding the function's bundle (`index.js`) and its
+    /// source mappings (`index.map.json`).
+    pub task_root: PathBuf,
+}
+
+/// Builds Node.js handlers for the engine.
 #[derive(Debug, Clone)]
 pub struct JsBuilder {
     root: PathBuf,
@@ -112,8 +143,7 @@ pub struct JsBuilder {
 }
 
 impl JsBuilder {
-    /// A builder keeping its toolchain and components under
-    /// `cache_dir/js`.
+    /// A builder keeping its toolchain and bundles under `cache_dir/js`.
     pub fn new(cache_dir: &Path) -> Self {
         JsBuilder {
             root: cache_dir.join("js"),
@@ -127,11 +157,11 @@ impl JsBuilder {
         self
     }
 
-    /// The component of `handler`: the one built earlier if none of its
-    /// inputs changed, else a new build. The export is not part of it (the
-    /// component finds it in `_HANDLER` at init), so functions that share
-    /// a module share its component and its compiled artifact.
-    pub fn build(&self, handler: &NodeHandler) -> Result<PathBuf, JsBuildError> {
+    /// The function of `handler`: the bundle built earlier if none of its
+    /// inputs changed, else a new one, and the engine (built on first use).
+    /// The export is not part of it (the engine finds it in `_HANDLER` at
+    /// init), so functions that share a module share its bundle.
+    pub fn build(&self, handler: &NodeHandler) -> Result<JsFunction, JsBuildError> {
         let toolchain_hash = toolchain_hash();
         let mut key = Sha256::new();
         key.update(toolchain_hash.as_bytes());
@@ -144,29 +174,28 @@ impl JsBuilder {
             .root
             .join("functions")
             .join(&hex(&key.finalize())[..24]);
-        let component = dir.join("component.wasm");
+        let task_root = dir.join("task");
         let inputs = dir.join("inputs.json");
         let stamp = dir.join("stamp");
+        let toolchain = self.toolchain(&toolchain_hash)?;
+        let engine = self.engine(&toolchain)?;
         if let (Ok(listed), Ok(recorded)) =
             (std::fs::read(&inputs), std::fs::read_to_string(&stamp))
         {
-            if component.is_file() && fingerprint(&listed).as_deref() == Some(recorded.trim()) {
-                return Ok(component);
+            if task_root.join("index.js").is_file()
+                && fingerprint(&listed).as_deref() == Some(recorded.trim())
+            {
+                return Ok(JsFunction { engine, task_root });
             }
         }
-        let toolchain = self.toolchain(&toolchain_hash)?;
         let io = |source| JsBuildError::Io {
             dir: dir.clone(),
             source,
         };
         std::fs::create_dir_all(&dir).map_err(io)?;
-        if !self.quiet {
-            eprintln!(
-                "wasmfn: building {} (JavaScript, componentize-js)",
-                handler.entry.display()
-            );
-        }
-        let staged = dir.join(format!("component.{}.wasm", uuid::Uuid::new_v4().simple()));
+        // Bundled beside its final place and renamed into it, so that a
+        // reader never sees half a bundle.
+        let staged = dir.join(format!("task.{}", uuid::Uuid::new_v4().simple()));
         let mut node = Command::new("node");
         node.arg(toolchain.join("build.mjs"))
             .arg("--entry")
@@ -178,39 +207,75 @@ impl JsBuilder {
         for path in &handler.node_paths {
             node.arg("--node-path").arg(path);
         }
-        let out = node
-            .stdin(Stdio::null())
-            .output()
-            .map_err(|source| JsBuildError::Spawn {
-                program: "node",
-                source,
-            })?;
+        let out = run(&mut node)?;
         let message = String::from_utf8_lossy(&out.stderr).trim().to_string();
         match out.status.code() {
             Some(0) => {}
             Some(3) => {
+                let _ = std::fs::remove_dir_all(&staged);
                 return Err(JsBuildError::UserCode {
-                    entry: handler.entry.clone(),
-                    message,
-                })
-            }
-            _ => {
-                let _ = std::fs::remove_file(&staged);
-                return Err(JsBuildError::Componentize {
                     entry: handler.entry.clone(),
                     message,
                 });
             }
+            _ => {
+                let _ = std::fs::remove_dir_all(&staged);
+                return Err(JsBuildError::Build {
+                    what: format!("the bundle of `{}`", handler.entry.display()),
+                    message,
+                });
+            }
         }
-        std::fs::rename(&staged, &component).map_err(io)?;
+        let _ = std::fs::remove_dir_all(&task_root);
+        if let Err(e) = std::fs::rename(&staged, &task_root) {
+            let _ = std::fs::remove_dir_all(&staged);
+            // Another build of the same inputs put its bundle there first.
+            if !task_root.join("index.js").is_file() {
+                return Err(io(e));
+            }
+        }
         let listed = std::fs::read(&inputs).map_err(io)?;
         if let Some(print) = fingerprint(&listed) {
             std::fs::write(&stamp, print).map_err(io)?;
         }
-        Ok(component)
+        Ok(JsFunction { engine, task_root })
     }
 
-    /// The toolchain directory, written and installed on first use.
+    /// The engine component of `toolchain`, built on first use.
+    fn engine(&self, toolchain: &Path) -> Result<PathBuf, JsBuildError> {
+        let engine = toolchain.join("engine.wasm");
+        if engine.is_file() {
+            return Ok(engine);
+        }
+        if !self.quiet {
+            eprintln!(
+                "wasmfn: building the JavaScript engine (componentize-js), once per toolchain, into {}",
+                engine.display()
+            );
+        }
+        let staged = toolchain.join(format!("engine.{}.wasm", uuid::Uuid::new_v4().simple()));
+        let out = run(Command::new("node")
+            .arg(toolchain.join("build.mjs"))
+            .arg("--engine")
+            .arg("--out")
+            .arg(&staged))?;
+        if !out.status.success() {
+            let _ = std::fs::remove_file(&staged);
+            return Err(JsBuildError::Build {
+                what: "the JavaScript engine".into(),
+                message: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+            });
+        }
+        std::fs::rename(&staged, &engine).map_err(|source| JsBuildError::Io {
+            dir: toolchain.to_owned(),
+            source,
+        })?;
+        Ok(engine)
+    }
+
+    /// The toolchain directory, written on first use. Its `node_modules`
+    /// is a link to the packages of its lockfile, installed once for every
+    /// toolchain with that lockfile.
     fn toolchain(&self, hash: &str) -> Result<PathBuf, JsBuildError> {
         let dir = self.root.join(format!("toolchain-{}", &hash[..16]));
         if dir.join(".installed").is_file() {
@@ -220,8 +285,9 @@ impl JsBuilder {
             dir: dir.clone(),
             source,
         };
-        // Installed beside its final place and renamed into it, so that a
-        // half-installed toolchain is never used.
+        let packages = self.packages()?;
+        // Written beside its final place and renamed into it, so that a
+        // half-written toolchain is never used.
         let staging = self
             .root
             .join(format!(".toolchain-{}", uuid::Uuid::new_v4().simple()));
@@ -231,6 +297,37 @@ impl JsBuilder {
                 std::fs::create_dir_all(parent).map_err(io)?;
             }
             std::fs::write(&file, text).map_err(io)?;
+        }
+        std::os::unix::fs::symlink(&packages, staging.join("node_modules")).map_err(io)?;
+        std::fs::write(staging.join(".installed"), hash).map_err(io)?;
+        publish(&staging, &dir).map_err(io)?;
+        Ok(dir)
+    }
+
+    /// The npm packages of the toolchain's lockfile, installed with
+    /// `npm ci` on first use.
+    fn packages(&self) -> Result<PathBuf, JsBuildError> {
+        let lock = TOOLCHAIN
+            .iter()
+            .filter(|(path, _)| path.starts_with("package"))
+            .fold(Sha256::new(), |hash, (_, text)| hash.chain_update(text));
+        let dir = self
+            .root
+            .join(format!("npm-{}", &hex(&lock.finalize())[..16]));
+        let modules = dir.join("node_modules");
+        if dir.join(".installed").is_file() {
+            return Ok(modules);
+        }
+        let io = |source| JsBuildError::Io {
+            dir: dir.clone(),
+            source,
+        };
+        let staging = self
+            .root
+            .join(format!(".npm-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&staging).map_err(io)?;
+        for (path, text) in TOOLCHAIN.iter().filter(|(p, _)| p.starts_with("package")) {
+            std::fs::write(staging.join(path), text).map_err(io)?;
         }
         if !self.quiet {
             eprintln!(
@@ -252,21 +349,38 @@ impl JsBuilder {
             let _ = std::fs::remove_dir_all(&staging);
             return Err(JsBuildError::Install { dir });
         }
-        std::fs::write(staging.join(".installed"), hash).map_err(io)?;
-        match std::fs::rename(&staging, &dir) {
-            Ok(()) => {}
-            // Another build installed it meanwhile: use that one.
-            Err(_) if dir.join(".installed").is_file() => {
-                let _ = std::fs::remove_dir_all(&staging);
-            }
-            Err(e) => return Err(io(e)),
-        }
-        Ok(dir)
+        std::fs::write(staging.join(".installed"), "").map_err(io)?;
+        publish(&staging, &dir).map_err(io)?;
+        Ok(modules)
     }
 }
 
-/// The hash of the toolchain's files: a new shim, lockfile or WIT makes a
-/// new toolchain directory and rebuilds every component.
+/// Renames the finished `staging` directory to `dir`; if another build
+/// finished it first, keeps that one.
+fn publish(staging: &Path, dir: &Path) -> std::io::Result<()> {
+    match std::fs::rename(staging, dir) {
+        Ok(()) => Ok(()),
+        Err(_) if dir.join(".installed").is_file() => {
+            let _ = std::fs::remove_dir_all(staging);
+            Ok(())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Runs a build step, its stdout discarded and its stderr kept.
+fn run(command: &mut Command) -> Result<std::process::Output, JsBuildError> {
+    command
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|source| JsBuildError::Spawn {
+            program: "node",
+            source,
+        })
+}
+
+/// The hash of the toolchain's files: a new engine, lockfile or WIT makes a
+/// new toolchain directory, a new engine and new bundles.
 fn toolchain_hash() -> String {
     let mut hash = Sha256::new();
     for (path, text) in TOOLCHAIN {

@@ -30,6 +30,9 @@
 //! * **`/opt`**: the manifest's `layers`, directories merged in order (a
 //!   later layer's file wins, as Lambda extracts layers in order), mounted
 //!   read-only. It is opened once per function and shared by its instances.
+//! * **`/var/task`**, when the function has a code directory apart from its
+//!   component (a JavaScript function's bundle): read-only, opened once per
+//!   function, like `/opt`.
 //!
 //! May import: nothing of the crate above `capability`.
 
@@ -203,6 +206,8 @@ pub struct FunctionFiles {
     /// The directory mounted at `/opt` (if the function has layers),
     /// opened once for every instance.
     opt: Option<Dir>,
+    /// The directory mounted at `/var/task`, if any.
+    task: Option<Dir>,
     tmp_cap_bytes: u64,
     /// Always `Some` until dropped, when the janitor removes it.
     root: Option<tempfile::TempDir>,
@@ -224,8 +229,14 @@ impl Drop for FunctionFiles {
 }
 
 impl FunctionFiles {
-    /// Creates the function's scratch root and merges its layers.
-    pub fn new(function: &str, layers: &[PathBuf], tmp_mb: u32) -> std::io::Result<Self> {
+    /// Creates the function's scratch root, merges its layers and opens its
+    /// code directory.
+    pub fn new(
+        function: &str,
+        layers: &[PathBuf],
+        task_root: Option<&Path>,
+        tmp_mb: u32,
+    ) -> std::io::Result<Self> {
         let root = tempfile::Builder::new()
             .prefix(&format!("{ROOT_PREFIX}{}-{function}-", std::process::id()))
             .tempdir()?;
@@ -241,6 +252,9 @@ impl FunctionFiles {
                 Some(open_dir(&merged, FsPerms::ReadOnly)?)
             }
         };
+        let task = task_root
+            .map(|dir| open_dir(dir, FsPerms::ReadOnly))
+            .transpose()?;
         let ready = Arc::new(Ready {
             root: root.path().to_owned(),
             next: AtomicU64::new(0),
@@ -256,6 +270,7 @@ impl FunctionFiles {
         Ok(FunctionFiles {
             ready,
             opt,
+            task,
             tmp_cap_bytes: u64::from(tmp_mb) << 20,
             root: Some(root),
         })
@@ -338,10 +353,10 @@ impl InstanceFiles {
     }
 
     /// The directories the guest sees, with their guest paths: `/tmp`
-    /// (unless the function's ephemeral storage is 0) and `/opt` (if it has
-    /// layers).
+    /// (unless the function's ephemeral storage is 0), `/opt` (if it has
+    /// layers) and `/var/task` (if it has a code directory).
     fn preopens(&mut self) -> std::io::Result<Vec<(Dir, &'static str)>> {
-        let mut dirs = Vec::with_capacity(2);
+        let mut dirs = Vec::with_capacity(3);
         if self.function.tmp_cap_bytes > 0 {
             let (_, dir) = match &mut self.tmp {
                 Some(tmp) => tmp,
@@ -355,6 +370,9 @@ impl InstanceFiles {
         }
         if let Some(opt) = &self.function.opt {
             dirs.push((opt.clone(), "/opt"));
+        }
+        if let Some(task) = &self.function.task {
+            dirs.push((task.clone(), "/var/task"));
         }
         Ok(dirs)
     }
@@ -501,6 +519,7 @@ mod tests {
         let files = FunctionFiles::new(
             "f",
             &[a.path().to_owned(), b.path().to_owned()],
+            None,
             DEFAULT_TMP_MB,
         )
         .unwrap();
@@ -551,7 +570,7 @@ mod tests {
 
     #[test]
     fn an_instance_opens_its_tmp_only_when_asked() {
-        let files = Arc::new(FunctionFiles::new("f", &[], DEFAULT_TMP_MB).unwrap());
+        let files = Arc::new(FunctionFiles::new("f", &[], None, DEFAULT_TMP_MB).unwrap());
         let mut instance = InstanceFiles::new(files);
         assert!(instance.tmp_mut().is_none());
         let dirs = instance.preopens().unwrap();
@@ -563,14 +582,14 @@ mod tests {
 
         // A /tmp that cannot be made is an error for the guest's call, not
         // a missing directory.
-        let broken = Arc::new(FunctionFiles::new("h", &[], 1).unwrap());
+        let broken = Arc::new(FunctionFiles::new("h", &[], None, 1).unwrap());
         while broken.root().exists() {
             // The janitor may be filling the root as it goes.
             let _ = std::fs::remove_dir_all(broken.root());
         }
         assert!(InstanceFiles::new(broken).preopens().is_err());
 
-        let none = Arc::new(FunctionFiles::new("g", &[], 0).unwrap());
+        let none = Arc::new(FunctionFiles::new("g", &[], None, 0).unwrap());
         let mut instance = InstanceFiles::new(none);
         assert!(instance.preopens().unwrap().is_empty());
         assert!(instance.tmp_mut().is_none());
@@ -578,7 +597,7 @@ mod tests {
 
     #[test]
     fn usage_over_the_cap_is_reported() {
-        let files = FunctionFiles::new("f", &[], 1).unwrap();
+        let files = FunctionFiles::new("f", &[], None, 1).unwrap();
         let mut tmp = files.instance_tmp().unwrap();
         std::fs::write(tmp.path().join("big"), vec![0u8; 2 << 20]).unwrap();
         tmp.next_check = Instant::now();
@@ -591,7 +610,7 @@ mod tests {
 
     #[test]
     fn empty_files_count_against_the_cap() {
-        let files = FunctionFiles::new("f", &[], 1).unwrap();
+        let files = FunctionFiles::new("f", &[], None, 1).unwrap();
         let mut tmp = files.instance_tmp().unwrap();
         // 1 MB allows 64 entries.
         for i in 0..65 {

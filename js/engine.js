@@ -1,21 +1,24 @@
 // The Node.js Lambda runtime contract on top of the wasmfn handler world.
 //
-// build.mjs bundles this file with the user's handler module and hands the
-// bundle to componentize-js. It exports the world's two functions:
+// build.mjs turns this file (with the `buffer` and `util` packages) into
+// one component, the engine, shared by every JavaScript function: the
+// user's code is not in it. It exports the world's two functions:
 //
 //   init()             -> result<_, function-error>
 //   handle(event, ctx) -> result<list<u8>, function-error>
 //
-// and turns them into what AWS's Node.js runtime gives a handler: `event`,
+// `init` reads the function's bundle from `/var/task/index.js` (the host
+// mounts the function's build directory there, read-only, as Lambda mounts
+// the function's code) and evaluates it as a CommonJS module, so module
+// scope runs at init with the real environment, as on Lambda. `handle`
+// turns a call into what AWS's Node.js runtime gives a handler: `event`,
 // the `context` object, async and callback handlers, `process.env`,
-// `console.*` as CloudWatch lines with their levels, and errors in Lambda's
-// shape.
+// `console.*` as CloudWatch lines with their levels, and errors in
+// Lambda's shape.
 //
 // componentize-js evaluates this module's top level at build time, inside
 // the snapshot, where the environment and the clock are the build's and
-// imports trap. So the user's module is `require`d lazily (esbuild wraps it
-// in a function) and first evaluated in `init`, with the real environment,
-// as Lambda evaluates module scope at init.
+// imports trap: only pure work happens there.
 //
 // Binding conventions of componentize-js 0.23: `list<u8>` arrives as a
 // Uint8Array and is returned as one; records have lowerCamelCase fields
@@ -25,6 +28,7 @@
 
 import './early.js';
 import { getEnvironment } from 'wasi:cli/environment@0.2.12';
+import { getDirectories } from 'wasi:filesystem/preopens@0.2.12';
 import { remainingTimeMs } from 'wasmfn:handler/runtime@0.1.0';
 import { Buffer } from 'buffer';
 import * as util from 'util';
@@ -46,9 +50,22 @@ let currentRequestId;
 // carriage returns). The host passes lines in this shape through as they
 // are.
 const write = console.log.bind(console);
+function format(args) {
+  // The common call, plain strings and numbers without a format directive,
+  // skips util.format (which costs tens of microseconds in the engine's
+  // interpreter).
+  let plain = true;
+  for (let i = 0; i < args.length && plain; i++) {
+    const t = typeof args[i];
+    plain = t === 'number' || (t === 'string' && (i > 0 || !args[i].includes('%')));
+  }
+  return plain ? args.join(' ') : util.format(...args);
+}
 function logAt(level) {
   return (...args) => {
-    const message = util.format(...args).replace(/\n/g, '\r');
+    let message = format(args);
+    // (A regular expression costs microseconds in the interpreter.)
+    if (message.includes('\n')) message = message.split('\n').join('\r');
     write(`${new Date().toISOString()}\t${currentRequestId}\t${level}\t${message}`);
   };
 }
@@ -59,7 +76,7 @@ console.error = logAt('ERROR');
 console.debug = logAt('DEBUG');
 console.trace = (...args) => {
   const stack = nodeFrames(new Error().stack).join('\n');
-  logAt('TRACE')(`Trace: ${util.format(...args)}\n${stack}`);
+  logAt('TRACE')(`Trace: ${format(args)}\n${stack}`);
 };
 
 // Node's built-in modules that a bundle may `require` at run time. esbuild
@@ -121,11 +138,17 @@ function installProcess() {
   };
 }
 
+// The bundle's file name in stack frames.
+const BUNDLE = '/var/task/index.js';
+
+// The bundle's source map, reduced by build.mjs to the user's segments.
+let sourceMap = null;
+
 // Where a place in the bundle (1-based line and column) came from in the
-// user's files, `/var/task/file.js:line:col`; `null` for the runtime's own
-// code.
+// user's files, `/var/task/file.js:line:col`; `null` for code that is not
+// the user's.
 function userPlace(line, column) {
-  const map = globalThis.__wasmfnSourceMap;
+  const map = sourceMap;
   const segments = map?.lines[line - 1];
   if (!segments) return null;
   let found = null;
@@ -143,8 +166,8 @@ function userPlace(line, column) {
 function nodeFrame(line) {
   const at = line.lastIndexOf('@');
   const where = at < 0 ? line : line.slice(at + 1);
-  const place = /:(\d+):(\d+)$/.exec(where);
-  const mapped = place && userPlace(Number(place[1]), Number(place[2]));
+  const place = /^(.*):(\d+):(\d+)$/.exec(where);
+  const mapped = place?.[1] === BUNDLE && userPlace(Number(place[2]), Number(place[3]));
   if (!mapped) return null;
   // Names are inferred from the bundle's module wrappers; keep the last part.
   const name = at < 0 ? '' : line.slice(0, at).replace(/^.*\.[cm]?js\//, '');
@@ -175,14 +198,42 @@ function toFunctionError(err, errorType) {
 
 let handler = null;
 
+// A file of the function's code directory, as text.
+function readTask(name) {
+  const task = getDirectories().find(([, path]) => path === '/var/task');
+  if (!task) throw new Error('the function has no /var/task: it was not built as a JavaScript function');
+  const file = task[0].openAt({}, name, {}, { read: true });
+  const chunks = [];
+  let offset = 0n;
+  for (;;) {
+    const [bytes, end] = file.read(1n << 20n, offset);
+    chunks.push(bytes);
+    offset += BigInt(bytes.length);
+    if (end || bytes.length === 0) break;
+  }
+  return chunks.map((c) => decoder.decode(c, { stream: true })).join('') + decoder.decode();
+}
+
+// The user's bundle as a CommonJS module. esbuild wrote it for this
+// wrapper (format cjs), which stays on the bundle's first line so that
+// its line numbers are the bundle's; `sourceURL` names it in stack frames.
+function evaluateBundle() {
+  const source = readTask('index.js');
+  sourceMap = JSON.parse(readTask('index.map.json'));
+  const wrapped = (0, eval)(
+    `(function (exports, require, module, __filename, __dirname) {${source}\n})\n//# sourceURL=${BUNDLE}`,
+  );
+  const module = { exports: {} };
+  wrapped.call(module.exports, module.exports, globalThis.require, module, BUNDLE, '/var/task');
+  return module.exports;
+}
+
 function loadHandler() {
   if (handler) return handler;
   installProcess();
-  // esbuild's alias points this at the user's file, evaluated here, at
-  // init; an exception at its module scope fails init, as on Lambda.
-  const module = require('wasmfn-user-handler');
-  // As in AWS's runtime, `_HANDLER` (`file.export`) names the export, so
-  // that functions sharing a module share its component.
+  // An exception at the module's scope fails init, as on Lambda.
+  const module = evaluateBundle();
+  // As in AWS's runtime, `_HANDLER` (`file.export`) names the export.
   const spec = process.env._HANDLER ?? 'index.handler';
   const dot = spec.lastIndexOf('.');
   const name = dot < 0 ? spec : spec.slice(dot + 1);
@@ -214,60 +265,95 @@ function parseJson(text) {
   }
 }
 
-function makeContext(ctx, settle) {
-  const context = {
-    callbackWaitsForEmptyEventLoop: true,
-    functionName: ctx.functionName,
-    functionVersion: ctx.functionVersion,
-    invokedFunctionArn: ctx.invokedFunctionArn,
-    memoryLimitInMB: String(ctx.memoryLimitInMb),
-    awsRequestId: ctx.requestId,
-    logGroupName: ctx.logGroupName,
-    logStreamName: ctx.logStreamName,
-    identity: parseJson(ctx.identity),
-    clientContext: parseJson(ctx.clientContext),
-    getRemainingTimeInMillis: () => Number(remainingTimeMs()),
-    succeed: (result) => settle(null, result),
-    fail: (err) => settle(err ?? new Error('handled')),
-    done: (err, result) => settle(err, result),
+// Node's context object. Its methods live on the prototype, so that a call
+// makes one object, not a set of closures.
+class Context {
+  constructor(ctx, settle) {
+    this.callbackWaitsForEmptyEventLoop = true;
+    this.functionName = ctx.functionName;
+    this.functionVersion = ctx.functionVersion;
+    this.invokedFunctionArn = ctx.invokedFunctionArn;
+    this.memoryLimitInMB = String(ctx.memoryLimitInMb);
+    this.awsRequestId = ctx.requestId;
+    this.logGroupName = ctx.logGroupName;
+    this.logStreamName = ctx.logStreamName;
+    this.identity = parseJson(ctx.identity);
+    this.clientContext = parseJson(ctx.clientContext);
+    Object.defineProperty(this, 'settle', { value: settle });
+  }
+  getRemainingTimeInMillis() {
+    return Number(remainingTimeMs());
+  }
+  succeed(result) {
+    this.settle(null, result);
+  }
+  fail(err) {
+    this.settle(err ?? new Error('handled'));
+  }
+  done(err, result) {
+    this.settle(err, result);
+  }
+}
+
+// Calls the handler the three ways Node's runtime allows: an async handler
+// (its promise is the answer), a callback handler (`callback(err, result)`,
+// or `context.succeed/fail/done`), or a plain function's return value.
+async function invoke(fn, payload, ctx) {
+  let outcome = null;
+  let wake = null;
+  const settle = (err, result) => {
+    if (outcome) return;
+    outcome = [err, result];
+    wake?.();
   };
-  return context;
+  const returned = fn(payload, new Context(ctx, settle), settle);
+  if (!outcome) {
+    if (returned && typeof returned.then === 'function') {
+      const value = await returned;
+      if (!outcome) return value;
+    } else if (fn.length < 3) {
+      return returned;
+    } else {
+      await new Promise((resolve) => {
+        wake = resolve;
+      });
+    }
+  }
+  const [err, result] = outcome;
+  if (err !== null && err !== undefined) throw err;
+  return result;
 }
 
 export async function handle(event, ctx) {
   currentRequestId = ctx.requestId;
   try {
-    const fn = loadHandler();
+    const fn = handler ?? loadHandler();
     if (ctx.traceId) process.env._X_AMZN_TRACE_ID = ctx.traceId;
     else delete process.env._X_AMZN_TRACE_ID;
-    const text = decoder.decode(event);
-    const payload = text.length ? JSON.parse(text) : null;
-    const result = await new Promise((resolve, reject) => {
-      let settled = false;
-      const settle = (err, res) => {
-        if (settled) return;
-        settled = true;
-        if (err !== null && err !== undefined) reject(err);
-        else resolve(res);
-      };
-      const context = makeContext(ctx, settle);
-      let returned;
-      try {
-        returned = fn(payload, context, settle);
-      } catch (e) {
-        settle(e);
-        return;
-      }
-      if (returned && typeof returned.then === 'function') {
-        returned.then((r) => settle(null, r), (e) => settle(e ?? new Error('the handler rejected')));
-      } else if (fn.length < 3) {
-        // Neither async nor callback-style: what it returned is the answer.
-        settle(null, returned);
-      }
-    });
-    const json = JSON.stringify(result);
+    const payload = event.length ? JSON.parse(decoder.decode(event)) : null;
+    const json = JSON.stringify(await invoke(fn, payload, ctx));
     return { tag: 'ok', val: encoder.encode(json === undefined ? 'null' : json) };
   } catch (e) {
-    return { tag: 'err', val: toFunctionError(e) };
+    return { tag: 'err', val: toFunctionError(e ?? new Error('the handler rejected')) };
   }
+}
+
+// Build time: run once, inside the snapshot, the pure paths every
+// invocation takes, so that instances start with them compiled.
+{
+  const sample = { a: [1, 'b', null, true, { c: 2.5 }] };
+  JSON.parse(decoder.decode(encoder.encode(JSON.stringify(sample))));
+  format(['a', 1]);
+  util.format('%s %d %j', 'a', 1, sample);
+  toFunctionError(new TypeError('sample'));
+  new Date().toISOString();
+  Promise.resolve(1).then((v) => v);
+  (async () => {
+    await null;
+  })();
+}
+{
+  const ctx = { requestId: 'id', functionName: 'f', functionVersion: '$LATEST', invokedFunctionArn: 'arn', memoryLimitInMb: 128, deadlineMs: 0n, logGroupName: 'g', logStreamName: 's' };
+  invoke(async (event) => ({ statusCode: 200, body: JSON.stringify(event) }), { a: 1 }, ctx);
+  invoke((event, context, callback) => callback(null, event), { a: 1 }, ctx);
 }
