@@ -193,12 +193,12 @@ fn sqs_message(id: &str, body: &str) -> Value {
 async fn sqs_batch_reports_exactly_the_failed_messages() {
     let f = load(config("sqs-batch"));
     let event = json!({"Records": [
-        sqs_message("m1", r#"{"type":"user-registration","email":"ada@example.com"}"#),
-        sqs_message("m2", r#"{"type":"user-registration","email":"not-an-email"}"#),
-        sqs_message("m3", r#"{"type":"order-processing","orderId":"o-1","amount":12.5}"#),
-        sqs_message("m4", r#"{"type":"order-processing","orderId":"o-2"}"#),
-        sqs_message("m5", r#"{"type":"email-notification","to":"ada@example.com","subject":"hi"}"#),
-        sqs_message("m6", r#"{"type":"refund-request","orderId":"o-1"}"#),
+        sqs_message("m1", r#"{"type":"user-registration","data":{"email":"ada@example.com"}}"#),
+        sqs_message("m2", r#"{"type":"user-registration","data":{"email":"not-an-email"}}"#),
+        sqs_message("m3", r#"{"type":"order-processing","data":{"orderId":"o-1","amount":12.5}}"#),
+        sqs_message("m4", r#"{"type":"order-processing","data":{"orderId":"o-2"}}"#),
+        sqs_message("m5", r#"{"type":"email-notification","data":{"to":"ada@example.com","subject":"hi"}}"#),
+        sqs_message("m6", r#"{"type":"refund-request","data":{"orderId":"o-1"}}"#),
         sqs_message("m7", "{not json"),
     ]});
     let inv = invoke(&f, &event).await;

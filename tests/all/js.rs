@@ -334,3 +334,21 @@ fn a_second_javascript_function_compiles_nothing() {
     let f = host().load(&built.engine, config).unwrap();
     assert_eq!(f.load_stats().source, ArtifactSource::Cache);
 }
+
+#[test]
+fn wasmfn_build_builds_ahead_so_invoke_builds_nothing() {
+    crate::support::js_probe(); // the toolchain and the engine, once
+    let project = node_project();
+    let out = run_in(project.path(), &["build"]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(stdout.starts_with("hello: component "), "{stdout}");
+    assert!(stdout.contains("artifact cached"), "{stdout}");
+    let out = run_in(project.path(), &["invoke", "hello"]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("wasmfn: building"), "{stderr}");
+    assert!(!stderr.contains("wasmfn: compiled"), "{stderr}");
+    let out = run_in(project.path(), &["build", "nope"]);
+    assert_clean_failure(&out, &["nope", "hello"]);
+}

@@ -1,8 +1,9 @@
 //! Processes an SQS batch with partial batch failure reporting.
 //!
-//! Each message body is JSON with a `type`:
+//! Each message body is JSON, `{"type": ..., "data": {...}}`, the shape
+//! the guide's producers send:
 //!
-//! | type                 | needs                          |
+//! | type                 | `data` needs                   |
 //! |----------------------|--------------------------------|
 //! | `user-registration`  | `email` (with an `@`)          |
 //! | `order-processing`   | `orderId`, `amount` > 0        |
@@ -17,9 +18,9 @@ use serde::Deserialize;
 use wasmfn_guest::events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use wasmfn_guest::{Context, Error};
 
-/// A message body, by `type`.
+/// A message body: its `type`, and its fields under `data`.
 #[derive(Debug, Deserialize, PartialEq)]
-#[serde(tag = "type", rename_all = "kebab-case")]
+#[serde(tag = "type", content = "data", rename_all = "kebab-case")]
 pub enum Message {
     /// A new user signed up.
     #[serde(rename_all = "camelCase")]
@@ -102,16 +103,19 @@ mod tests {
     fn exactly_the_failed_messages_are_reported() {
         let mut event = SqsEvent::default();
         event.records = vec![
-            message("1", r#"{"type":"user-registration","email":"a@b.c"}"#),
+            message(
+                "1",
+                r#"{"type":"user-registration","data":{"email":"a@b.c"}}"#,
+            ),
             message(
                 "2",
-                r#"{"type":"order-processing","orderId":"o1","amount":0}"#,
+                r#"{"type":"order-processing","data":{"orderId":"o1","amount":0}}"#,
             ),
             message(
                 "3",
-                r#"{"type":"email-notification","to":"a@b.c","subject":"hi"}"#,
+                r#"{"type":"email-notification","data":{"to":"a@b.c","subject":"hi"}}"#,
             ),
-            message("4", r#"{"type":"refund"}"#),
+            message("4", r#"{"type":"refund","data":{}}"#),
             message("5", "not json"),
         ];
         let response = handler(event, Context::for_test("sqs-batch")).unwrap();

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod bench;
+mod build;
 mod bundle;
 mod generate_event;
 mod invoke;
@@ -68,6 +69,10 @@ enum Command {
     /// Serve every function of the manifest: the Lambda Invoke API (boto3,
     /// the aws CLI), API Gateway routes and Function URLs.
     Serve(serve::ServeArgs),
+    /// Build functions ahead of time (crates with cargo, Node.js modules
+    /// with the JavaScript toolchain) and compile their artifacts into the
+    /// cache.
+    Build(build::BuildArgs),
     /// Run as the AWS Lambda custom runtime (what `bootstrap` does).
     Lambda,
     /// Build deployable zips for Lambda (provided.al2023): bootstrap,
@@ -113,6 +118,7 @@ pub fn main() -> ExitCode {
         Command::Invoke(args) => invoke::run(&cli, args),
         Command::Bench(args) => bench::run(&cli, args),
         Command::Serve(args) => serve::run(&cli, args),
+        Command::Build(args) => build::run(&cli, args),
         Command::Lambda => lambda::run(&cli),
         Command::Package(args) => package::run(&cli, args),
         Command::GenerateEvent(args) => generate_event::run(args),

@@ -17,7 +17,11 @@
 //! ```
 //!
 //! Keys wasmfn does not know are reported as warnings rather than silently
-//! dropped; a malformed file is an error naming its line and column.
+//! dropped; a malformed file is an error naming its line and column. The
+//! Framework's variables (`${opt:stage, 'dev'}`, `${self:...}`,
+//! `${env:...}`) are resolved first ([`variables`]).
+
+pub mod variables;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -58,6 +62,14 @@ pub enum ManifestError {
         column: usize,
         /// What is wrong.
         message: String,
+    },
+    /// A `${...}` variable that cannot be resolved.
+    #[error("{path}: {source}")]
+    Variable {
+        /// The manifest path.
+        path: PathBuf,
+        /// Which variable, where, and why.
+        source: variables::VariableError,
     },
     /// A layer that is not a directory.
     #[error("{path}: function `{function}`: layer `{layer}` is not a directory. A layer here is a directory (relative to the manifest) whose files appear read-only under /opt")]
@@ -323,11 +335,7 @@ impl Manifest {
     /// relative handlers.
     pub fn parse(path: &Path, text: &str) -> Result<(Manifest, Vec<String>), ManifestError> {
         let mut ignored = Vec::new();
-        let deserializer = serde_yaml_ng::Deserializer::from_str(text);
-        let result: Result<Manifest, _> = serde_ignored::deserialize(deserializer, |key| {
-            ignored.push(key.to_string());
-        });
-        let mut manifest = result.map_err(|e| {
+        let located = |e: serde_yaml_ng::Error| {
             let (line, column) = e
                 .location()
                 .map(|l| (l.line(), l.column()))
@@ -338,7 +346,31 @@ impl Manifest {
                 column,
                 message: e.to_string(),
             }
-        })?;
+        };
+        let mut manifest = if variables::has_variables(text) {
+            // Resolved on the document, then read from it: a shape error
+            // names the key instead of a line.
+            let mut doc: serde_yaml_ng::Value = serde_yaml_ng::from_str(text).map_err(located)?;
+            variables::resolve(&mut doc).map_err(|source| ManifestError::Variable {
+                path: path.to_owned(),
+                source,
+            })?;
+            let result: Result<Manifest, _> = serde_ignored::deserialize(doc, |key| {
+                ignored.push(key.to_string());
+            });
+            result.map_err(|e| ManifestError::Parse {
+                path: path.to_owned(),
+                line: 1,
+                column: 1,
+                message: format!("after resolving its variables: {e}"),
+            })?
+        } else {
+            let deserializer = serde_yaml_ng::Deserializer::from_str(text);
+            let result: Result<Manifest, _> = serde_ignored::deserialize(deserializer, |key| {
+                ignored.push(key.to_string());
+            });
+            result.map_err(located)?
+        };
         manifest.path = path.to_owned();
         manifest.check_stores()?;
         let warnings = ignored
@@ -631,6 +663,25 @@ functions:
       maxInvocations: 100
       idleTimeout: 60
 ";
+
+    #[test]
+    fn variables_are_resolved_before_the_manifest_is_read() {
+        let yaml = "service: users\nprovider:\n  name: aws\n  stage: ${opt:stage, 'dev'}\n  memorySize: ${self:custom.memory}\n  environment:\n    USERS_TABLE: ${self:service}-${self:provider.stage}\ncustom:\n  memory: 512\nfunctions:\n  hello:\n    handler: functions/hello\n";
+        let (m, _) = Manifest::parse(Path::new("serverless.yml"), yaml).unwrap();
+        let hello = m.function_config("hello").unwrap();
+        assert_eq!(hello.memory_mb, 512);
+        assert!(hello
+            .environment
+            .contains(&("USERS_TABLE".to_string(), "users-dev".to_string())));
+        let err = Manifest::parse(
+            Path::new("serverless.yml"),
+            "service: s\nprovider:\n  environment:\n    DB: ${ssm:/db}\nfunctions: {}\n",
+        )
+        .unwrap_err();
+        let message = err.to_string();
+        assert!(message.contains("${ssm:/db}"), "{message}");
+        assert!(message.contains("provider.environment.DB"), "{message}");
+    }
 
     #[test]
     fn function_settings_override_the_provider() {
