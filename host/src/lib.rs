@@ -66,7 +66,8 @@ pub use function::pool::{Policy, PoolConfig, PoolStats, Start};
 pub use function::{
     ArtifactSource, Function, FunctionConfig, Invocation, InvokeRequest, LoadStats,
 };
-pub use manifest::{HandlerSource, Manifest, ManifestError, NodeHandler};
+pub use manifest::{HandlerSource, Manifest, ManifestError, NodeHandler, PythonHandler};
 pub use report::Report;
 pub use tooling::guest_build::{BuildError, GuestBuilder};
 pub use tooling::js_build::{JsBuildError, JsBuilder, JsFunction};
+pub use tooling::py_build::{PyBuildError, PyBuilder, PyFunction};

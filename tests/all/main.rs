@@ -19,5 +19,6 @@ mod kv;
 mod lambda;
 mod outbound;
 mod pool;
+mod python;
 mod scaffold;
 mod serve;

@@ -210,3 +210,47 @@ pub fn spawn_serve(dir: &Path, args: &[&std::ffi::OsStr]) -> (KillOnDrop, u16) {
     }
     (child, port)
 }
+
+/// Function `name` of the manifest at `manifest` (relative to the repo),
+/// built as `wasmfn invoke` builds it (JavaScript and Python functions on
+/// their engines, with their code at /var/task) and loaded on `host`.
+pub fn load_from_manifest(host: &Host, manifest: &str, name: &str) -> Arc<Function> {
+    let (manifest, _) = wasmfn::Manifest::load(&root().join(manifest)).expect("manifest");
+    let mut config = manifest.function_config(name).expect("config");
+    let wasm = match manifest.handler(name).expect("handler") {
+        wasmfn::HandlerSource::Node(handler) => {
+            let built = JsBuilder::new(&shared_cache())
+                .quiet()
+                .build(&handler)
+                .unwrap_or_else(|e| panic!("building {name}: {e}"));
+            config.task_root = Some(built.task_root);
+            built.engine
+        }
+        wasmfn::HandlerSource::Python(handler) => {
+            let built = python_engine(&handler);
+            config.task_root = Some(built.task_root);
+            built.engine
+        }
+        other => panic!("{name} is not a JavaScript or Python function: {other:?}"),
+    };
+    host.load(&wasm, config).expect("load")
+}
+
+/// The Python engine for `handler`, built and compiled once per run.
+pub fn python_engine(handler: &wasmfn::PythonHandler) -> wasmfn::PyFunction {
+    static ENGINE: OnceLock<PathBuf> = OnceLock::new();
+    let engine = ENGINE.get_or_init(|| {
+        let engine = wasmfn::PyBuilder::new(&shared_cache())
+            .quiet()
+            .engine()
+            .unwrap_or_else(|e| panic!("building the Python engine: {e}"));
+        host()
+            .load(&engine, FunctionConfig::new("python"))
+            .expect("load");
+        engine
+    });
+    wasmfn::PyFunction {
+        engine: engine.clone(),
+        task_root: handler.task_root.clone(),
+    }
+}

@@ -151,6 +151,10 @@ fn resolve(task_root: &Path, handler: &str) -> anyhow::Result<(PathBuf, Function
             "function `{handler}` points at the Node.js module {}; on Lambda it must be a built .wasm (use `wasmfn package`)",
             node.entry.display()
         ),
+        HandlerSource::Python(python) => bail!(
+            "function `{handler}` points at the Python module {}; on Lambda it must be a built .wasm (use `wasmfn package`)",
+            python.module.display()
+        ),
     }
 }
 

@@ -65,10 +65,11 @@ pub fn run(cli: &Cli, args: &PackageArgs) -> anyhow::Result<ExitCode> {
     }
     let mut components = Vec::new();
     for name in manifest.functions.keys() {
-        if let wasmfn::HandlerSource::Node(node) = manifest.handler(name)? {
+        if let wasmfn::HandlerSource::Node(_) | wasmfn::HandlerSource::Python(_) =
+            manifest.handler(name)?
+        {
             bail!(
-                "function `{name}` is a Node.js handler ({}); `wasmfn package` packages compiled components only so far. Run it with `wasmfn serve` or `wasmfn invoke`",
-                node.entry.display()
+                "function `{name}` is a Node.js or Python handler; `wasmfn package` packages compiled components only so far. Run it with `wasmfn serve` or `wasmfn invoke`"
             );
         }
         let mut config = manifest.function_config(name)?;

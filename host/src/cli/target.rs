@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context as _};
 use wasmfn::manifest::DEFAULT_MANIFEST;
-use wasmfn::{FunctionConfig, GuestBuilder, HandlerSource, JsBuilder, Manifest};
+use wasmfn::{FunctionConfig, GuestBuilder, HandlerSource, JsBuilder, Manifest, PyBuilder};
 
 /// A function ready to load.
 pub struct Target {
@@ -83,6 +83,11 @@ pub fn build(
         HandlerSource::Crate(dir) => GuestBuilder::new().build_crate(dir)?,
         HandlerSource::Node(handler) => {
             let built = JsBuilder::new(cache_dir).build(handler)?;
+            config.task_root = Some(built.task_root);
+            built.engine
+        }
+        HandlerSource::Python(handler) => {
+            let built = PyBuilder::new(cache_dir).build(handler)?;
             config.task_root = Some(built.task_root);
             built.engine
         }

@@ -61,6 +61,7 @@ fn stamp(source: &HandlerSource) -> Option<SystemTime> {
         HandlerSource::Wasm(path) => std::fs::metadata(path).and_then(|m| m.modified()).ok(),
         HandlerSource::Crate(dir) => newest(dir),
         HandlerSource::Node(handler) => handler.entry.parent().and_then(newest),
+        HandlerSource::Python(handler) => newest(&handler.task_root),
     }
 }
 

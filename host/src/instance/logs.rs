@@ -89,8 +89,18 @@ impl CapturedLogs {
 
 /// Whether `text` already starts the way a CloudWatch line does: an
 /// RFC 3339 UTC timestamp with milliseconds (`2026-12-01T10:12:08.539Z`)
-/// and a tab.
+/// and a tab, as Node's runtime writes it, or the same after a level in
+/// brackets and a tab (`[INFO]\t2026-…Z\t`), as Python's `logging` does on
+/// Lambda.
 fn is_cloudwatch_line(text: &str) -> bool {
+    let text = match text.strip_prefix('[').and_then(|t| t.split_once("]\t")) {
+        Some((level, rest))
+            if !level.is_empty() && level.bytes().all(|c| c.is_ascii_uppercase()) =>
+        {
+            rest
+        }
+        _ => text,
+    };
     let b = text.as_bytes();
     b.len() > 24
         && b[24] == b'\t'
@@ -297,11 +307,16 @@ mod tests {
         let buf = LogBuffer::new(1024);
         buf.write(
             Stream::Stdout,
-            b"2026-12-01T10:12:08.539Z\treq-1\tWARN\tcareful\n2026-12-01 not a stamp\n",
+            b"2026-12-01T10:12:08.539Z\treq-1\tWARN\tcareful\n2026-12-01 not a stamp\n[INFO]\t2026-12-01T10:12:08.540Z\treq-1\tfrom python\n[info]\tnot a level\n",
         );
         let text = buf.take().to_cloudwatch("req-1");
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines[0], "2026-12-01T10:12:08.539Z\treq-1\tWARN\tcareful");
         assert!(lines[1].ends_with("\treq-1\tINFO\t2026-12-01 not a stamp"));
+        assert_eq!(
+            lines[2],
+            "[INFO]\t2026-12-01T10:12:08.540Z\treq-1\tfrom python"
+        );
+        assert!(lines[3].ends_with("\treq-1\tINFO\t[info]\tnot a level"));
     }
 }

@@ -21,7 +21,10 @@
 //! Framework's variables (`${opt:stage, 'dev'}`, `${self:...}`,
 //! `${env:...}`) are resolved first ([`variables`]).
 
+mod handler;
 pub mod variables;
+
+pub use handler::{HandlerSource, NodeHandler, PythonHandler};
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -295,31 +298,6 @@ pub struct Manifest {
     state_dir: Option<PathBuf>,
 }
 
-/// Where a function's component comes from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum HandlerSource {
-    /// A ready `.wasm` component.
-    Wasm(PathBuf),
-    /// A guest crate directory, built on demand.
-    Crate(PathBuf),
-    /// A Node.js module's export, built on demand.
-    Node(NodeHandler),
-}
-
-/// A Node.js handler's module: the file before the dot of its `handler:`
-/// (the export after the dot reaches the guest as `_HANDLER`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NodeHandler {
-    /// The module, e.g. `…/hello-world.js`.
-    pub entry: PathBuf,
-    /// Where `require` also looks: each layer's `nodejs/node_modules`
-    /// (Lambda's `/opt/nodejs/node_modules`).
-    pub node_paths: Vec<PathBuf>,
-}
-
-/// The extensions Lambda's Node.js runtime tries for a handler's module.
-const NODE_EXTENSIONS: [&str; 3] = ["js", "mjs", "cjs"];
-
 impl Manifest {
     /// Reads and parses `path`. Returns the manifest and a warning for every
     /// key it ignored.
@@ -451,74 +429,6 @@ impl Manifest {
                         .join(", ")
                 },
             })
-    }
-
-    /// Where function `name`'s component comes from.
-    pub fn handler(&self, name: &str) -> Result<HandlerSource, ManifestError> {
-        let spec = self.function(name)?;
-        let path = self.base_dir().join(&spec.handler);
-        if spec.handler.ends_with(".wasm") {
-            return Ok(HandlerSource::Wasm(path));
-        }
-        let runtime = spec.runtime.as_ref().or(self.provider.runtime.as_ref());
-        let node = runtime.is_some_and(|r| r.starts_with("nodejs"));
-        if node || (runtime.is_none() && !path.is_dir()) {
-            if let Some(handler) = self.node_handler(name, spec, node)? {
-                return Ok(HandlerSource::Node(handler));
-            }
-        }
-        Ok(HandlerSource::Crate(path))
-    }
-
-    /// `file.export` as a Node.js module and export. `Ok(None)` when no
-    /// module of that name exists and the runtime does not say Node (the
-    /// handler may be a crate); with a `nodejs*` runtime (`node`) that is an
-    /// error.
-    fn node_handler(
-        &self,
-        name: &str,
-        spec: &FunctionSpec,
-        node: bool,
-    ) -> Result<Option<NodeHandler>, ManifestError> {
-        let fail = |message: String| ManifestError::Parse {
-            path: self.path.clone(),
-            line: 1,
-            column: 1,
-            message: format!("functions.{name}.handler: {message}"),
-        };
-        let Some((module, _export)) = spec.handler.rsplit_once('.') else {
-            return if node {
-                Err(fail(format!(
-                    "`{}` is not `file.export`; a Node.js handler names its module and export, e.g. `index.handler`",
-                    spec.handler
-                )))
-            } else {
-                Ok(None)
-            };
-        };
-        let base = self.base_dir().join(module);
-        let entry = NODE_EXTENSIONS
-            .iter()
-            .map(|ext| base.with_extension(ext))
-            .find(|candidate| candidate.is_file());
-        let Some(entry) = entry else {
-            return if node {
-                Err(fail(format!(
-                    "`{}` names the module `{module}`, but none of {module}.js, {module}.mjs, {module}.cjs exists next to the manifest",
-                    spec.handler
-                )))
-            } else {
-                Ok(None)
-            };
-        };
-        let entry = std::fs::canonicalize(&entry).unwrap_or(entry);
-        let node_paths = spec
-            .layers
-            .iter()
-            .map(|layer| self.base_dir().join(layer).join("nodejs/node_modules"))
-            .filter(|dir| dir.is_dir())
-            .collect();
-        Ok(Some(NodeHandler { entry, node_paths }))
     }
 
     /// The destination files of function `name` (`None` for the default).

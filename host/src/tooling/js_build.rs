@@ -22,6 +22,7 @@ use std::process::{Command, Stdio};
 
 use sha2::{Digest, Sha256};
 
+use super::toolchain::{self, hex, publish};
 use crate::manifest::NodeHandler;
 
 /// The toolchain's files, as `(path inside the toolchain, contents)`.
@@ -291,13 +292,7 @@ impl JsBuilder {
         let staging = self
             .root
             .join(format!(".toolchain-{}", uuid::Uuid::new_v4().simple()));
-        for (path, text) in TOOLCHAIN {
-            let file = staging.join(path);
-            if let Some(parent) = file.parent() {
-                std::fs::create_dir_all(parent).map_err(io)?;
-            }
-            std::fs::write(&file, text).map_err(io)?;
-        }
+        toolchain::write(&staging, TOOLCHAIN).map_err(io)?;
         std::os::unix::fs::symlink(&packages, staging.join("node_modules")).map_err(io)?;
         std::fs::write(staging.join(".installed"), hash).map_err(io)?;
         publish(&staging, &dir).map_err(io)?;
@@ -355,19 +350,6 @@ impl JsBuilder {
     }
 }
 
-/// Renames the finished `staging` directory to `dir`; if another build
-/// finished it first, keeps that one.
-fn publish(staging: &Path, dir: &Path) -> std::io::Result<()> {
-    match std::fs::rename(staging, dir) {
-        Ok(()) => Ok(()),
-        Err(_) if dir.join(".installed").is_file() => {
-            let _ = std::fs::remove_dir_all(staging);
-            Ok(())
-        }
-        Err(e) => Err(e),
-    }
-}
-
 /// Runs a build step, its stdout discarded and its stderr kept.
 fn run(command: &mut Command) -> Result<std::process::Output, JsBuildError> {
     command
@@ -382,14 +364,7 @@ fn run(command: &mut Command) -> Result<std::process::Output, JsBuildError> {
 /// The hash of the toolchain's files: a new engine, lockfile or WIT makes a
 /// new toolchain directory, a new engine and new bundles.
 fn toolchain_hash() -> String {
-    let mut hash = Sha256::new();
-    for (path, text) in TOOLCHAIN {
-        hash.update(path.as_bytes());
-        hash.update([0]);
-        hash.update(text.as_bytes());
-        hash.update([0]);
-    }
-    hex(&hash.finalize())
+    toolchain::hash(TOOLCHAIN)
 }
 
 /// The hash of the files `listed` (a JSON list of paths) names, path and
@@ -405,8 +380,4 @@ fn fingerprint(listed: &[u8]) -> Option<String> {
         hash.update(&bytes);
     }
     Some(hex(&hash.finalize()))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -1,6 +1,6 @@
 //! The developer tools around the runtime: sample events
-//! (`generate-event`), guest templates (`new`), building guest crates, and
-//! the entry points of the fuzz targets.
+//! (`generate-event`), guest templates (`new`), building guest crates,
+//! JavaScript and Python handlers, and the entry points of the fuzz targets.
 //!
 //! May import every layer below it (trigger, manifest, function); nothing
 //! below imports it.
@@ -10,5 +10,7 @@ pub mod fuzzing;
 pub mod generate;
 pub mod guest_build;
 pub mod js_build;
+pub mod py_build;
 pub mod sample;
 pub mod scaffold;
+pub mod toolchain;

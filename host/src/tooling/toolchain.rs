@@ -1,0 +1,50 @@
+//! What the language toolchains (`js_build`, `py_build`) share: their files
+//! written into a directory named by their hash, and directories published
+//! whole by a rename, so that a reader never sees a half-made one.
+
+use std::path::Path;
+
+use sha2::{Digest, Sha256};
+
+/// The hash of a toolchain's files: a change to any of them makes a new
+/// toolchain directory, and so a new engine.
+pub fn hash(files: &[(&str, &str)]) -> String {
+    let mut hash = Sha256::new();
+    for (path, text) in files {
+        hash.update(path.as_bytes());
+        hash.update([0]);
+        hash.update(text.as_bytes());
+        hash.update([0]);
+    }
+    hex(&hash.finalize())
+}
+
+/// Writes `files` (`(path inside dir, contents)`) under `dir`.
+pub fn write(dir: &Path, files: &[(&str, &str)]) -> std::io::Result<()> {
+    for (path, text) in files {
+        let file = dir.join(path);
+        if let Some(parent) = file.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::write(&file, text)?;
+    }
+    Ok(())
+}
+
+/// Renames the finished `staging` directory to `dir`; if another build
+/// finished it first (it has its `.installed` mark), keeps that one.
+pub fn publish(staging: &Path, dir: &Path) -> std::io::Result<()> {
+    match std::fs::rename(staging, dir) {
+        Ok(()) => Ok(()),
+        Err(_) if dir.join(".installed").is_file() => {
+            let _ = std::fs::remove_dir_all(staging);
+            Ok(())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Lower-case hex.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
