@@ -112,9 +112,10 @@ async function buildFunction(entry, out) {
       mainFields: ['browser', 'module', 'main'],
       conditions: ['browser', 'import', 'require', 'default'],
       nodePaths: args['node-path'],
-      // Node's built-ins are the engine's `require`: `buffer` and `util`
-      // are there, the others answer Runtime.ImportModuleError at run time.
-      external: nodeBuiltins,
+      // Node's built-ins and the WIT interfaces are the engine's `require`:
+      // `buffer`, `util` and the key-value stores are there, the others
+      // answer Runtime.ImportModuleError at run time.
+      external: [...nodeBuiltins, 'wasi:*', 'wasmfn:*'],
       outfile: bundle,
       metafile: true,
       sourcemap: 'external',

@@ -30,6 +30,8 @@ import './early.js';
 import { getEnvironment } from 'wasi:cli/environment@0.2.12';
 import { getDirectories } from 'wasi:filesystem/preopens@0.2.12';
 import { remainingTimeMs } from 'wasmfn:handler/runtime@0.1.0';
+import * as keyvalueAtomics from 'wasi:keyvalue/atomics@0.2.0-draft';
+import * as keyvalueStore from 'wasi:keyvalue/store@0.2.0-draft';
 import { Buffer } from 'buffer';
 import * as util from 'util';
 
@@ -81,11 +83,54 @@ console.trace = (...args) => {
 
 // Node's built-in modules that a bundle may `require` at run time. esbuild
 // leaves `require` of a Node built-in to this function.
-const builtins = { buffer: { Buffer }, util };
+// Node's `crypto`, as far as the engine's Web Crypto reaches: random
+// bytes and UUIDs, and `webcrypto` / `subtle`. What needs Node's own
+// OpenSSL bindings says so and names the Web Crypto call to use instead.
+function unavailable(name, instead) {
+  return () => {
+    throw new Error(`crypto.${name} is not available in wasmfn (it has no Node.js crypto bindings); use ${instead}`);
+  };
+}
+const nodeCrypto = {
+  webcrypto: globalThis.crypto,
+  subtle: globalThis.crypto?.subtle,
+  getRandomValues: (array) => globalThis.crypto.getRandomValues(array),
+  randomUUID: () => globalThis.crypto.randomUUID(),
+  randomBytes(size, callback) {
+    const bytes = Buffer.alloc(size);
+    for (let at = 0; at < size; at += 65536) {
+      globalThis.crypto.getRandomValues(bytes.subarray(at, Math.min(size, at + 65536)));
+    }
+    if (typeof callback !== 'function') return bytes;
+    queueMicrotask(() => callback(null, bytes));
+  },
+  randomInt(min, max) {
+    if (max === undefined) [min, max] = [0, min];
+    const [word] = globalThis.crypto.getRandomValues(new Uint32Array(1));
+    return min + (word % (max - min));
+  },
+  createHash: unavailable('createHash', 'crypto.subtle.digest'),
+  createHmac: unavailable('createHmac', "crypto.subtle.sign('HMAC', ...)"),
+  createCipheriv: unavailable('createCipheriv', 'crypto.subtle.encrypt'),
+  createDecipheriv: unavailable('createDecipheriv', 'crypto.subtle.decrypt'),
+  pbkdf2Sync: unavailable('pbkdf2Sync', "crypto.subtle.deriveBits({ name: 'PBKDF2', ... })"),
+  scryptSync: unavailable('scryptSync', 'a pure-JS scrypt package'),
+};
+
+// The function's granted key-value stores (`keyValueStores` in the
+// manifest) are the WIT interfaces, by their names:
+// `require('wasi:keyvalue/store@0.2.0-draft').open('users')`.
+const builtins = {
+  buffer: { Buffer },
+  crypto: nodeCrypto,
+  util,
+  'wasi:keyvalue/store@0.2.0-draft': keyvalueStore,
+  'wasi:keyvalue/atomics@0.2.0-draft': keyvalueAtomics,
+};
 globalThis.require ??= (name) => {
-  const bare = String(name).replace(/^node:/, '');
+  const bare = String(name).startsWith('node:') ? String(name).slice(5) : String(name);
   if (bare in builtins) return builtins[bare];
-  const e = new Error(`Cannot find module '${name}': Node's built-in modules other than buffer and util are not available in wasmfn`);
+  const e = new Error(`Cannot find module '${name}': Node's built-in modules other than buffer, util and crypto (random bytes and Web Crypto) are not available in wasmfn`);
   e.name = 'Runtime.ImportModuleError';
   throw e;
 };

@@ -15,6 +15,7 @@ mod guide;
 mod hostile;
 mod invoke;
 mod js;
+mod js_guide;
 mod kv;
 mod lambda;
 mod outbound;
