@@ -106,9 +106,11 @@ async function buildFunction(entry, out) {
       bundle: true,
       // Evaluated by the engine inside a CommonJS wrapper.
       format: 'cjs',
-      platform: 'neutral',
+      // Packages' browser builds use the web APIs the engine has (fetch,
+      // Web Crypto), and the `browser` field's file maps pick them (the
+      // AWS SDK's runtimeConfig.browser.js, bcryptjs without `crypto`).
+      platform: 'browser',
       target: 'es2022',
-      // Pure-JS packages' browser builds use the web APIs the engine has.
       mainFields: ['browser', 'module', 'main'],
       conditions: ['browser', 'import', 'require', 'default'],
       nodePaths: args['node-path'],

@@ -35,12 +35,14 @@ class Server:
         log: Path | None = None,
         manifest: Path = MANIFEST,
         env: dict | None = None,
+        cache_dir: Path | None = None,
     ):
         self.state_dir = state_dir
         self.port = port or free_port()
         self.log_path = log or state_dir / "serve.log"
         self.manifest = manifest
         self.env = env
+        self.cache_dir = cache_dir or state_dir / "cache"
         self.proc = None
 
     @property
@@ -53,7 +55,7 @@ class Server:
         self.proc = subprocess.Popen(
             [
                 wasmfn_binary(),
-                "--cache-dir", str(self.state_dir / "cache"),
+                "--cache-dir", str(self.cache_dir),
                 "serve",
                 "--manifest", str(self.manifest),
                 "--listen", f"127.0.0.1:{self.port}",
