@@ -13,10 +13,12 @@
 //! The modules are layers; each imports only the layers below it:
 //!
 //! ```text
-//! tooling      sample events, templates, guest builds, fuzz entry points
+//! tooling      sample events, templates, guest builds (Rust crates; the JavaScript and
+//!              Python engines and bundles), fuzz entry points
 //! trigger      server, Invoke API, API Gateway, Lambda mode, queue, schedules, metrics,
 //!              and the one invocation funnel every trigger calls
-//! manifest     serverless.yml → FunctionConfig
+//! manifest     serverless.yml (its ${...} variables resolved) → FunctionConfig, and
+//!              where each function's code comes from
 //! engine       wasmtime Config, pooling probe, epoch ticker, artifact cache;
 //!              Host: the linker and Host::load
 //! function     Function, its configuration, its pool of instances
@@ -29,6 +31,9 @@
 //!
 //! * [`Host`] owns the engine (pooling allocator, epoch ticker), the linker
 //!   and the on-disk [`ArtifactCache`] of precompiled components.
+//! * JavaScript and Python functions run on one engine component per
+//!   language ([`JsBuilder`], [`PyBuilder`]); a function's own code is a
+//!   directory mounted at `/var/task` ([`FunctionConfig::task_root`]).
 //! * [`Host::load`] turns a `.wasm` component into a [`Function`]: its
 //!   artifact is compiled at most once per engine configuration, and its
 //!   `InstancePre` is built once, into the template every instance is made

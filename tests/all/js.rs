@@ -192,25 +192,9 @@ fn init_failures_are_lambdas() {
     }
 }
 
-/// A one-function Node.js project in a fresh directory: `f` with handler
-/// `handler`, and `files` beside its manifest. Returns `wasmfn invoke f`'s
-/// output.
+/// A one-function Node.js project in a fresh directory, invoked once.
 fn invoke_node_project(handler: &str, files: &[(&str, &str)]) -> std::process::Output {
-    let dir = tempfile::tempdir().unwrap();
-    let manifest = dir.path().join("serverless.yml");
-    std::fs::write(
-        &manifest,
-        format!("service: s\nprovider:\n  name: aws\n  runtime: nodejs20.x\nfunctions:\n  f:\n    handler: {handler}\n"),
-    )
-    .unwrap();
-    for (name, text) in files {
-        std::fs::write(dir.path().join(name), text).unwrap();
-    }
-    wasmfn(
-        &shared_cache(),
-        &["invoke", "f", "--manifest", manifest.to_str().unwrap()],
-        None,
-    )
+    crate::support::invoke_project("nodejs20.x", handler, files)
 }
 
 #[test]

@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 
-use crate::support::{host, invoke, json, load_from_manifest, shared_cache, text, wasmfn};
+use crate::support::{host, invoke, json, load_from_manifest, text};
 
 const MANIFEST: &str = "functions/python/serverless.yml";
 
@@ -65,21 +65,7 @@ async fn sqs_batch_reports_exactly_the_failed_messages() {
 
 /// A one-function Python project in a fresh directory, invoked once.
 fn invoke_python_project(files: &[(&str, &str)]) -> std::process::Output {
-    let dir = tempfile::tempdir().unwrap();
-    let manifest = dir.path().join("serverless.yml");
-    std::fs::write(
-        &manifest,
-        "service: s\nprovider:\n  name: aws\n  runtime: python3.12\nfunctions:\n  f:\n    handler: app.handler\n",
-    )
-    .unwrap();
-    for (name, text) in files {
-        std::fs::write(dir.path().join(name), text).unwrap();
-    }
-    wasmfn(
-        &shared_cache(),
-        &["invoke", "f", "--manifest", manifest.to_str().unwrap()],
-        None,
-    )
+    crate::support::invoke_project("python3.12", "app.handler", files)
 }
 
 #[test]

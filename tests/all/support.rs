@@ -254,3 +254,24 @@ pub fn python_engine(handler: &wasmfn::PythonHandler) -> wasmfn::PyFunction {
         task_root: handler.task_root.clone(),
     }
 }
+
+/// A one-function project in a fresh directory (`f`, with `runtime` and
+/// `handler`, and `files` beside its manifest), invoked once with
+/// `wasmfn invoke f`.
+pub fn invoke_project(runtime: &str, handler: &str, files: &[(&str, &str)]) -> Output {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = dir.path().join("serverless.yml");
+    std::fs::write(
+        &manifest,
+        format!("service: s\nprovider:\n  name: aws\n  runtime: {runtime}\nfunctions:\n  f:\n    handler: {handler}\n"),
+    )
+    .unwrap();
+    for (name, text) in files {
+        std::fs::write(dir.path().join(name), text).unwrap();
+    }
+    wasmfn(
+        &shared_cache(),
+        &["invoke", "f", "--manifest", manifest.to_str().unwrap()],
+        None,
+    )
+}

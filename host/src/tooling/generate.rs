@@ -334,7 +334,7 @@ impl<'a> Sample<'a> {
     }
 
     fn sqs(&self) -> Value {
-        let body = self.body(r#"{"type":"user-registration","email":"ada@example.com"}"#);
+        let body = self.body(r#"{"type":"user-registration","data":{"email":"ada@example.com"}}"#);
         let ms = self.epoch_ms().to_string();
         json!({"Records": [{
             "messageId": uuid(),

@@ -25,8 +25,9 @@ use sha2::{Digest, Sha256};
 use super::toolchain::{self, hex, publish};
 use crate::manifest::NodeHandler;
 
-/// The toolchain's files, as `(path inside the toolchain, contents)`.
-const TOOLCHAIN: &[(&str, &str)] = &[
+/// The toolchain's own files, as `(path inside the toolchain, contents)`;
+/// with [`toolchain::KEYVALUE_WIT`] they make the toolchain.
+const FILES: &[(&str, &str)] = &[
     ("package.json", include_str!("../../../js/package.json")),
     (
         "package-lock.json",
@@ -59,27 +60,9 @@ const TOOLCHAIN: &[(&str, &str)] = &[
         "wit/deps/handler/handler.wit",
         include_str!("../../../wit/handler.wit"),
     ),
-    (
-        "wit/deps/keyvalue/store.wit",
-        include_str!("../../../wit/deps/keyvalue/store.wit"),
-    ),
-    (
-        "wit/deps/keyvalue/atomic.wit",
-        include_str!("../../../wit/deps/keyvalue/atomic.wit"),
-    ),
-    (
-        "wit/deps/keyvalue/batch.wit",
-        include_str!("../../../wit/deps/keyvalue/batch.wit"),
-    ),
-    (
-        "wit/deps/keyvalue/watch.wit",
-        include_str!("../../../wit/deps/keyvalue/watch.wit"),
-    ),
-    (
-        "wit/deps/keyvalue/world.wit",
-        include_str!("../../../wit/deps/keyvalue/world.wit"),
-    ),
 ];
+
+const TOOLCHAIN: &[&[(&str, &str)]] = &[FILES, toolchain::KEYVALUE_WIT];
 
 /// Why a JavaScript handler could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -302,7 +285,7 @@ impl JsBuilder {
     /// The npm packages of the toolchain's lockfile, installed with
     /// `npm ci` on first use.
     fn packages(&self) -> Result<PathBuf, JsBuildError> {
-        let lock = TOOLCHAIN
+        let lock = FILES
             .iter()
             .filter(|(path, _)| path.starts_with("package"))
             .fold(Sha256::new(), |hash, (_, text)| hash.chain_update(text));
@@ -321,7 +304,7 @@ impl JsBuilder {
             .root
             .join(format!(".npm-{}", uuid::Uuid::new_v4().simple()));
         std::fs::create_dir_all(&staging).map_err(io)?;
-        for (path, text) in TOOLCHAIN.iter().filter(|(p, _)| p.starts_with("package")) {
+        for (path, text) in FILES.iter().filter(|(p, _)| p.starts_with("package")) {
             std::fs::write(staging.join(path), text).map_err(io)?;
         }
         if !self.quiet {

@@ -21,8 +21,9 @@ use std::process::{Command, Stdio};
 use super::toolchain::{self, publish};
 use crate::manifest::PythonHandler;
 
-/// The toolchain's files, as `(path inside the toolchain, contents)`.
-const TOOLCHAIN: &[(&str, &str)] = &[
+/// The toolchain's own files, as `(path inside the toolchain, contents)`;
+/// with [`toolchain::KEYVALUE_WIT`] they make the toolchain.
+const FILES: &[(&str, &str)] = &[
     (
         "requirements.txt",
         include_str!("../../../python/requirements.txt"),
@@ -32,27 +33,9 @@ const TOOLCHAIN: &[(&str, &str)] = &[
         include_str!("../../../python/wasmfn_engine.py"),
     ),
     ("wit/handler.wit", include_str!("../../../wit/handler.wit")),
-    (
-        "wit/deps/keyvalue/store.wit",
-        include_str!("../../../wit/deps/keyvalue/store.wit"),
-    ),
-    (
-        "wit/deps/keyvalue/atomic.wit",
-        include_str!("../../../wit/deps/keyvalue/atomic.wit"),
-    ),
-    (
-        "wit/deps/keyvalue/batch.wit",
-        include_str!("../../../wit/deps/keyvalue/batch.wit"),
-    ),
-    (
-        "wit/deps/keyvalue/watch.wit",
-        include_str!("../../../wit/deps/keyvalue/watch.wit"),
-    ),
-    (
-        "wit/deps/keyvalue/world.wit",
-        include_str!("../../../wit/deps/keyvalue/world.wit"),
-    ),
 ];
+
+const TOOLCHAIN: &[&[(&str, &str)]] = &[FILES, toolchain::KEYVALUE_WIT];
 
 /// Why the Python engine could not be built.
 #[derive(Debug, thiserror::Error)]

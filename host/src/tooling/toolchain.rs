@@ -6,11 +6,36 @@ use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
-/// The hash of a toolchain's files: a change to any of them makes a new
-/// toolchain directory, and so a new engine.
-pub fn hash(files: &[(&str, &str)]) -> String {
+/// The vendored wasi:keyvalue WIT that both engines' worlds import, at its
+/// place in a toolchain.
+pub const KEYVALUE_WIT: &[(&str, &str)] = &[
+    (
+        "wit/deps/keyvalue/store.wit",
+        include_str!("../../../wit/deps/keyvalue/store.wit"),
+    ),
+    (
+        "wit/deps/keyvalue/atomic.wit",
+        include_str!("../../../wit/deps/keyvalue/atomic.wit"),
+    ),
+    (
+        "wit/deps/keyvalue/batch.wit",
+        include_str!("../../../wit/deps/keyvalue/batch.wit"),
+    ),
+    (
+        "wit/deps/keyvalue/watch.wit",
+        include_str!("../../../wit/deps/keyvalue/watch.wit"),
+    ),
+    (
+        "wit/deps/keyvalue/world.wit",
+        include_str!("../../../wit/deps/keyvalue/world.wit"),
+    ),
+];
+
+/// The hash of a toolchain's files (in parts): a change to any of them
+/// makes a new toolchain directory, and so a new engine.
+pub fn hash(parts: &[&[(&str, &str)]]) -> String {
     let mut hash = Sha256::new();
-    for (path, text) in files {
+    for (path, text) in parts.iter().copied().flatten() {
         hash.update(path.as_bytes());
         hash.update([0]);
         hash.update(text.as_bytes());
@@ -19,9 +44,9 @@ pub fn hash(files: &[(&str, &str)]) -> String {
     hex(&hash.finalize())
 }
 
-/// Writes `files` (`(path inside dir, contents)`) under `dir`.
-pub fn write(dir: &Path, files: &[(&str, &str)]) -> std::io::Result<()> {
-    for (path, text) in files {
+/// Writes `parts`' files (`(path inside dir, contents)`) under `dir`.
+pub fn write(dir: &Path, parts: &[&[(&str, &str)]]) -> std::io::Result<()> {
+    for (path, text) in parts.iter().copied().flatten() {
         let file = dir.join(path);
         if let Some(parent) = file.parent() {
             std::fs::create_dir_all(parent)?;
