@@ -200,15 +200,26 @@ async fn data_nested_past_path_max_counts_against_the_cap() {
             error.error_type, "Runtime.EphemeralStorageExceeded",
             "{error:?}"
         ),
-        // Or on a check after one of the next calls, which retires it.
+        // Or on a check during or after one of the next calls, which
+        // retires it.
         Ok(payload) => {
             assert_eq!(json(payload), json!({"depth": 2500}));
             let mut retired = false;
             for _ in 0..40 {
                 tokio::time::sleep(wasmfn::capability::files::CHECK_INTERVAL * 3).await;
-                if call(&f, "counter", "", 0).await["invocations"] == 1 {
-                    retired = true;
-                    break;
+                let next = invoke(&f, &json!({"action": "counter", "text": "", "n": 0})).await;
+                match next.result {
+                    Err(error) => {
+                        // Caught on a tick of this call: the instance goes.
+                        assert_eq!(error.error_type, "Runtime.EphemeralStorageExceeded");
+                        retired = true;
+                        break;
+                    }
+                    Ok(payload) if json(&payload)["invocations"] == 1 => {
+                        retired = true;
+                        break;
+                    }
+                    Ok(_) => {}
                 }
             }
             assert!(retired, "the instance hiding 100 MB was never retired");
