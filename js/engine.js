@@ -28,6 +28,7 @@
 
 import './early.js';
 import { getEnvironment } from 'wasi:cli/environment@0.2.12';
+import { getStdout } from 'wasi:cli/stdout@0.2.12';
 import { getDirectories } from 'wasi:filesystem/preopens@0.2.12';
 import { remainingTimeMs } from 'wasmfn:handler/runtime@0.1.0';
 import * as keyvalueAtomics from 'wasi:keyvalue/atomics@0.2.0-draft';
@@ -46,12 +47,31 @@ const decoder = new TextDecoder();
 // Lambda.
 let currentRequestId;
 
+// Resources (descriptors, streams) are given back as soon as they are
+// done with, not left to the garbage collector: a SnapStart snapshot is
+// refused while the guest holds any.
+const dispose = Symbol.dispose || Symbol.for('dispose');
+
+// One line to stdout, on a stream fetched for it and given back: the
+// engine's own console would keep libc's stdout stream open, which a
+// snapshot taken after a module scope that logs could not hold.
+function write(line) {
+  const stdout = getStdout();
+  try {
+    const bytes = encoder.encode(line + '\n');
+    for (let at = 0; at < bytes.length; at += 4096) {
+      stdout.blockingWriteAndFlush(bytes.subarray(at, at + 4096));
+    }
+  } finally {
+    stdout[dispose]?.();
+  }
+}
+
 // console.* as AWS's Node.js runtime writes them: one call is one CloudWatch
 // line, `timestamp<TAB>requestId<TAB>LEVEL<TAB>message`, printf-style
 // formats applied, newlines inside a message kept in the one line (as
 // carriage returns). The host passes lines in this shape through as they
 // are.
-const write = console.log.bind(console);
 function format(args) {
   // The common call, plain strings and numbers without a format directive,
   // skips util.format (which costs tens of microseconds in the engine's
@@ -245,18 +265,25 @@ let handler = null;
 
 // A file of the function's code directory, as text.
 function readTask(name) {
-  const task = getDirectories().find(([, path]) => path === '/var/task');
-  if (!task) throw new Error('the function has no /var/task: it was not built as a JavaScript function');
-  const file = task[0].openAt({}, name, {}, { read: true });
-  const chunks = [];
-  let offset = 0n;
-  for (;;) {
-    const [bytes, end] = file.read(1n << 20n, offset);
-    chunks.push(bytes);
-    offset += BigInt(bytes.length);
-    if (end || bytes.length === 0) break;
+  const preopens = getDirectories();
+  let file = null;
+  try {
+    const task = preopens.find(([, path]) => path === '/var/task');
+    if (!task) throw new Error('the function has no /var/task: it was not built as a JavaScript function');
+    file = task[0].openAt({}, name, {}, { read: true });
+    const chunks = [];
+    let offset = 0n;
+    for (;;) {
+      const [bytes, end] = file.read(1n << 20n, offset);
+      chunks.push(bytes);
+      offset += BigInt(bytes.length);
+      if (end || bytes.length === 0) break;
+    }
+    return chunks.map((c) => decoder.decode(c, { stream: true })).join('') + decoder.decode();
+  } finally {
+    file?.[dispose]?.();
+    for (const [descriptor] of preopens) descriptor[dispose]?.();
   }
-  return chunks.map((c) => decoder.decode(c, { stream: true })).join('') + decoder.decode();
 }
 
 // The user's bundle as a CommonJS module. esbuild wrote it for this
@@ -292,9 +319,29 @@ function loadHandler() {
   return fn;
 }
 
-export function init() {
+// SnapStart's runtime hooks, as Python's runtime has them
+// (`register_before_snapshot` / `register_after_restore`): with
+// `snapStart: true` the host snapshots the instance after init, and every
+// instance starts from that snapshot. Before-snapshot hooks run at the end
+// of that init; after-restore hooks run in each restored instance before
+// its first event. Either may be async.
+const beforeSnapshot = [];
+const afterRestore = [];
+let restorePending = false;
+globalThis.registerBeforeSnapshot = (hook) => void beforeSnapshot.push(hook);
+globalThis.registerAfterRestore = (hook) => void afterRestore.push(hook);
+
+async function runHooks(hooks) {
+  for (const hook of hooks) await hook();
+}
+
+export async function init() {
   try {
     loadHandler();
+    if (process.env.AWS_LAMBDA_INITIALIZATION_TYPE === 'snap-start') {
+      await runHooks(beforeSnapshot);
+      restorePending = true;
+    }
     return { tag: 'ok', val: undefined };
   } catch (e) {
     return { tag: 'err', val: toFunctionError(e) };
@@ -373,6 +420,10 @@ export async function handle(event, ctx) {
   currentRequestId = ctx.requestId;
   try {
     const fn = handler ?? loadHandler();
+    if (restorePending) {
+      restorePending = false;
+      await runHooks(afterRestore);
+    }
     if (ctx.traceId) process.env._X_AMZN_TRACE_ID = ctx.traceId;
     else delete process.env._X_AMZN_TRACE_ID;
     const payload = event.length ? JSON.parse(decoder.decode(event)) : null;

@@ -73,6 +73,7 @@ where
     F: FnOnce(E, Context) -> Result<R, Er>,
 {
     install_panic_hook();
+    crate::snapstart::after_restore().map_err(Error::into_wit)?;
     set_trace_env(ctx.trace_id.as_deref());
     call(&event, Context::from(ctx), f).map_err(Error::into_wit)
 }
@@ -117,7 +118,11 @@ where
     // spare's first event finds it done.
     crate::logging::init();
     set_trace_env(None);
-    f().map_err(|e| e.into().into_wit())
+    f().map_err(|e| e.into().into_wit())?;
+    if crate::snapstart::is_snapshotting() {
+        crate::snapstart::before_snapshot().map_err(Error::into_wit)?;
+    }
+    Ok(())
 }
 
 /// The `init` of a handler without one.

@@ -85,6 +85,7 @@ pub mod logging;
 pub mod metrics;
 pub mod response;
 pub mod retry;
+pub mod snapstart;
 
 pub use context::Context;
 pub use error::Error;

@@ -145,6 +145,15 @@ pub enum LoadError {
         /// What went wrong.
         message: String,
     },
+    /// `snapStart`: the snapshot of the function's `init` could not be
+    /// taken (its `init` failed, or left state a snapshot cannot hold).
+    #[error("function `{function}`: cannot take its SnapStart snapshot: {message}")]
+    Snapshot {
+        /// The function.
+        function: String,
+        /// What went wrong, with the guest's error.
+        message: String,
+    },
     /// The artifact cache could not be written or read.
     #[error("artifact cache at `{dir}`: {message}")]
     Cache {

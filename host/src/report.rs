@@ -13,6 +13,9 @@ pub struct Report {
     /// Time spent creating the instance and running `init`; only on the
     /// invocation that created its instance (a cold start).
     pub init_duration: Option<Duration>,
+    /// Whether the instance was restored from a SnapStart snapshot, so that
+    /// `init_duration` is its restore, not an `init`.
+    pub restored: bool,
     /// The configured memory, in MB.
     pub memory_size_mb: u32,
     /// The instance's peak memory (linear memory plus the host's share), in
@@ -23,11 +26,14 @@ pub struct Report {
 impl Report {
     /// Billed duration in whole milliseconds: the run time (and, as on Lambda
     /// since 2025, the init time of a cold start) rounded up to the next
-    /// millisecond.
+    /// millisecond. A restore is billed on its own line.
     pub fn billed_ms(&self) -> u64 {
-        let total = self.duration + self.init_duration.unwrap_or_default();
-        let micros = total.as_micros() as u64;
-        micros.div_ceil(1000).max(1)
+        let init = if self.restored {
+            Duration::ZERO
+        } else {
+            self.init_duration.unwrap_or_default()
+        };
+        whole_ms(self.duration + init)
     }
 
     /// `REPORT RequestId: …<TAB>Duration: … ms<TAB>…`, tab-separated as Lambda writes it.
@@ -39,8 +45,14 @@ impl Report {
             self.memory_size_mb,
             self.max_memory_used_mb,
         );
-        if let Some(init) = self.init_duration {
-            line.push_str(&format!("\tInit Duration: {:.2} ms", ms(init)));
+        match self.init_duration {
+            Some(restore) if self.restored => line.push_str(&format!(
+                "\tRestore Duration: {:.2} ms\tBilled Restore Duration: {} ms",
+                ms(restore),
+                whole_ms(restore)
+            )),
+            Some(init) => line.push_str(&format!("\tInit Duration: {:.2} ms", ms(init))),
+            None => {}
         }
         line
     }
@@ -68,6 +80,11 @@ pub fn log_block(request_id: &str, version: &str, guest_lines: &str, report: &Re
     )
 }
 
+/// Whole milliseconds, rounded up, at least one.
+fn whole_ms(d: Duration) -> u64 {
+    (d.as_micros() as u64).div_ceil(1000).max(1)
+}
+
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
@@ -81,6 +98,7 @@ mod tests {
         let r = Report {
             duration: Duration::from_micros(1234),
             init_duration: Some(Duration::from_micros(450)),
+            restored: false,
             memory_size_mb: 128,
             max_memory_used_mb: 18,
         };
@@ -90,9 +108,17 @@ mod tests {
         );
         let warm = Report {
             init_duration: None,
-            ..r
+            ..r.clone()
         };
         assert!(!warm.line("abc").contains("Init Duration"));
+        let restored = Report {
+            restored: true,
+            ..r.clone()
+        };
+        assert_eq!(
+            restored.line("abc"),
+            "REPORT RequestId: abc\tDuration: 1.23 ms\tBilled Duration: 2 ms\tMemory Size: 128 MB\tMax Memory Used: 18 MB\tRestore Duration: 0.45 ms\tBilled Restore Duration: 1 ms"
+        );
         assert_eq!(
             start_line("abc", "$LATEST"),
             "START RequestId: abc Version: $LATEST"

@@ -23,3 +23,4 @@ mod pool;
 mod python;
 mod scaffold;
 mod serve;
+mod snapstart;

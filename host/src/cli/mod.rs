@@ -54,6 +54,11 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "N")]
     reserved_concurrency: Option<u32>,
 
+    /// SnapStart for every function: run `init` once, snapshot it, and
+    /// start every instance from the snapshot (as `snapStart: true`).
+    #[arg(long, global = true)]
+    snap_start: bool,
+
     #[command(subcommand)]
     command: Command,
 }
@@ -153,6 +158,9 @@ impl Cli {
         }
         if let Some(n) = self.reserved_concurrency {
             config.pool.reserved_concurrency = Some(n);
+        }
+        if self.snap_start {
+            config.snap_start = true;
         }
         Ok(())
     }

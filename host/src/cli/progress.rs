@@ -38,6 +38,22 @@ impl wasmfn::engine::host::LoadObserver for Spinner {
         *self.bar.lock().unwrap_or_else(|p| p.into_inner()) = Some(bar);
     }
 
+    fn snapshotting(&self, wasm: &Path) {
+        eprintln!(
+            "wasmfn: snapStart: running the init of {} ({}) for its snapshot, once: it is cached",
+            self.name,
+            wasm.display()
+        );
+    }
+
+    fn snapshotted(&self, _wasm: &Path, took: Duration) {
+        eprintln!(
+            "wasmfn: snapStart: snapshot of {} taken in {:.0} ms",
+            self.name,
+            took.as_secs_f64() * 1000.0
+        );
+    }
+
     fn compiled(&self, wasm: &Path, took: Duration, artifact: &Path) {
         if let Some(bar) = self.bar.lock().unwrap_or_else(|p| p.into_inner()).take() {
             bar.finish_and_clear();

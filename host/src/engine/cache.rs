@@ -179,12 +179,13 @@ impl ArtifactCache {
 
     /// Writes `bytes` to `path` so that a concurrent reader sees either no
     /// file or the whole file, never a prefix.
-    fn write_atomically(&self, path: &Path, bytes: &[u8]) -> Result<(), LoadError> {
+    pub(super) fn write_atomically(&self, path: &Path, bytes: &[u8]) -> Result<(), LoadError> {
         let err = |message: String| LoadError::Cache {
             dir: self.dir.clone(),
             message,
         };
-        std::fs::create_dir_all(&self.dir).map_err(|e| err(format!("cannot create it: {e}")))?;
+        let parent = path.parent().unwrap_or(&self.dir);
+        std::fs::create_dir_all(parent).map_err(|e| err(format!("cannot create it: {e}")))?;
         // Unique per writer: two loads of one component (in this process or
         // another) may compile it at the same time; the last rename wins and
         // both artifacts are the same.
@@ -197,7 +198,7 @@ impl ArtifactCache {
 
 /// Feeds `Hash` output into SHA-256, so that the engine hash is stable across
 /// processes (std's `DefaultHasher` makes no such promise).
-struct ShaHasher(Sha256);
+pub(super) struct ShaHasher(pub(super) Sha256);
 
 impl Hasher for ShaHasher {
     fn finish(&self) -> u64 {
@@ -209,6 +210,6 @@ impl Hasher for ShaHasher {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
+pub(super) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

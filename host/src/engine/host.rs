@@ -11,7 +11,7 @@ use super::{Allocator, EngineOptions, WasmEngine};
 use crate::capability::files::FunctionFiles;
 use crate::capability::kv::Grants;
 use crate::error::LoadError;
-use crate::function::{ArtifactSource, Function, FunctionConfig};
+use crate::function::{ArtifactSource, Function, FunctionConfig, LoadStats};
 use crate::instance::{Exports, InstanceState};
 
 /// Settings for a [`Host`].
@@ -138,6 +138,12 @@ impl Host {
             source,
         })?;
         check_header(path, &wasm)?;
+        let (path, wasm) = if config.snap_start {
+            self.snapshot_of(path, &wasm, &config, observer)?
+        } else {
+            (path.to_owned(), wasm)
+        };
+        let path = path.as_path();
         let engine = self.engine.engine();
         let (component, stats) = self.cache.load_or_compile(engine, path, &wasm, |bytes| {
             observer.compiling(path);
@@ -151,6 +157,27 @@ impl Host {
         if stats.source == ArtifactSource::Compiled {
             observer.compiled(path, stats.compile, &stats.artifact);
         }
+        // A snapshot's instances start where `init` left off.
+        let run_init = !config.snap_start;
+        self.function_of(path, component, Some(stats), config, run_init)
+    }
+
+    /// The wasmtime engine.
+    pub(super) fn engine(&self) -> &wasmtime::Engine {
+        self.engine.engine()
+    }
+
+    /// `component` (compiled from `path`) as a function of `config`: its
+    /// exports found, its imports linked, its files and stores opened.
+    /// Its instances run `init` when `run_init` says so.
+    pub(super) fn function_of(
+        &self,
+        path: &Path,
+        component: wasmtime::component::Component,
+        stats: Option<LoadStats>,
+        config: FunctionConfig,
+        run_init: bool,
+    ) -> Result<Arc<Function>, LoadError> {
         let handle =
             component
                 .get_export_index(None, "handle")
@@ -158,7 +185,9 @@ impl Host {
                     path: path.to_owned(),
                     export: "handle",
                 })?;
-        let init = component.get_export_index(None, "init");
+        let init = component
+            .get_export_index(None, "init")
+            .filter(|_| run_init);
         let pre = self
             .linker
             .instantiate_pre(&component)
@@ -184,11 +213,17 @@ impl Host {
             })?;
             kv.grant(&grant.name, store);
         }
+        let stats = stats.unwrap_or_else(|| LoadStats {
+            source: ArtifactSource::Compiled,
+            compile: std::time::Duration::ZERO,
+            load: std::time::Duration::ZERO,
+            artifact: path.to_owned(),
+        });
         Ok(Arc::new(Function::new(
             config,
             files,
             kv,
-            engine.clone(),
+            self.engine.engine().clone(),
             pre,
             Exports::new(handle, init),
             stats,
@@ -202,6 +237,10 @@ pub trait LoadObserver: Sync {
     fn compiling(&self, wasm: &Path);
     /// The compile of `wasm` took `took`; its artifact is at `artifact`.
     fn compiled(&self, wasm: &Path, took: std::time::Duration, artifact: &Path);
+    /// `wasm`'s `init` is about to run for a snapshot (`snapStart`).
+    fn snapshotting(&self, _wasm: &Path) {}
+    /// The snapshot of `wasm`'s `init` took `took`.
+    fn snapshotted(&self, _wasm: &Path, _took: std::time::Duration) {}
 }
 
 /// The observer of [`Host::load`]: says nothing.

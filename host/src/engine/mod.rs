@@ -10,6 +10,7 @@
 
 pub mod cache;
 pub mod host;
+pub mod snapshot;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;

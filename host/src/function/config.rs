@@ -52,6 +52,9 @@ pub struct FunctionConfig {
     /// The manifest's `handler:`, which Lambda gives every function as
     /// `_HANDLER` (a JavaScript function finds its export in it).
     pub handler: Option<String>,
+    /// SnapStart (`snapStart`): instances start from a snapshot taken after
+    /// `init`, which then never runs again.
+    pub snap_start: bool,
 }
 
 impl FunctionConfig {
@@ -72,6 +75,7 @@ impl FunctionConfig {
             tmp_mb: DEFAULT_TMP_MB,
             key_value_stores: Vec::new(),
             handler: None,
+            snap_start: false,
         }
     }
 
@@ -127,7 +131,7 @@ pub struct InvokeRequest {
 
 /// The environment Lambda gives every function, then the function's own
 /// variables (which may override them, as on Lambda).
-pub(super) fn lambda_environment(config: &FunctionConfig) -> Vec<(String, String)> {
+pub(crate) fn lambda_environment(config: &FunctionConfig) -> Vec<(String, String)> {
     let mut env: Vec<(String, String)> = [
         ("AWS_LAMBDA_FUNCTION_NAME", config.name.clone()),
         ("AWS_LAMBDA_FUNCTION_VERSION", config.version.clone()),
@@ -141,6 +145,17 @@ pub(super) fn lambda_environment(config: &FunctionConfig) -> Vec<(String, String
         ("AWS_EXECUTION_ENV", "AWS_Lambda_wasmfn".to_string()),
         ("LAMBDA_TASK_ROOT", "/var/task".to_string()),
         ("TZ", ":UTC".to_string()),
+        // How the execution environment was initialized, as Lambda says
+        // it: a guest's SnapStart hooks key off `snap-start`.
+        (
+            "AWS_LAMBDA_INITIALIZATION_TYPE",
+            if config.snap_start {
+                "snap-start"
+            } else {
+                "on-demand"
+            }
+            .to_string(),
+        ),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))

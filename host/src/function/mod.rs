@@ -334,6 +334,7 @@ impl Function {
         Report {
             duration,
             init_duration,
+            restored: self.config.snap_start,
             memory_size_mb: self.config.memory_mb,
             max_memory_used_mb: max_memory_bytes.div_ceil(1 << 20) as u64,
         }

@@ -15,6 +15,7 @@ pub mod classify;
 pub mod limits;
 pub mod log_stream;
 pub mod logs;
+pub mod snapshot;
 pub mod state;
 pub mod template;
 
@@ -65,6 +66,8 @@ type InitFunc = TypedFunc<(), (Result<(), bindings::FunctionError>,)>;
 /// A live instance of a function.
 pub struct Instance {
     store: Store<InstanceState>,
+    /// The component instance, which a snapshot reads its state from.
+    component: wasmtime::component::Instance,
     handle: Func,
     init: Option<InitFunc>,
     logs: LogBuffer,
@@ -127,6 +130,7 @@ impl Instance {
             .map(|f| unsafe { InitFunc::new_unchecked(f) });
         Ok(Instance {
             store,
+            component: instance,
             handle,
             init,
             logs,

@@ -76,6 +76,12 @@ impl InstanceState {
         }
     }
 
+    /// How many host resources (descriptors, streams, stores, requests) the
+    /// guest holds handles to.
+    pub(super) fn open_handles(&mut self) -> usize {
+        self.table.iter_mut().count()
+    }
+
     /// Links everything a guest may import: WASI 0.2, with the instance's
     /// own preopens, environment and checked `open-at` in place of
     /// wasmtime-wasi's; outbound wasi:http; the key-value stores; and the

@@ -211,6 +211,10 @@ pub struct FunctionSpec {
     /// The stores (from `stores:`) the function may open.
     #[serde(default)]
     pub key_value_stores: Vec<String>,
+    /// SnapStart: instances start from a snapshot taken after `init`
+    /// (the Serverless Framework's `snapStart: true`).
+    #[serde(default)]
+    pub snap_start: bool,
 }
 
 /// `functions.<name>.destinations:`: Lambda's on-success and on-failure
@@ -485,6 +489,7 @@ impl Manifest {
         );
         config.environment = env.into_iter().collect();
         config.handler = Some(spec.handler.clone());
+        config.snap_start = spec.snap_start;
         if let Some(policy) = spec.pool.policy {
             config.pool.policy = policy;
         }

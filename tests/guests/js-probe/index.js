@@ -9,6 +9,16 @@ if (process.env.FAIL_INIT === '1') {
   throw new TypeError('FAIL_INIT is set');
 }
 let invocations = 0;
+// SnapStart: what the hooks saw, and a table built at init.
+const hooks = { beforeSnapshot: 0, afterRestore: 0 };
+registerBeforeSnapshot(() => {
+  hooks.beforeSnapshot += 1;
+});
+registerAfterRestore(async () => {
+  await null;
+  hooks.afterRestore += 1;
+});
+if (process.env.LOG_AT_INIT === '1') console.log('module scope of the probe');
 
 class ValidationError extends Error {
   constructor(message) {
@@ -39,7 +49,9 @@ exports.handler = async (event, context) => {
         logStreamEnv: process.env.AWS_LAMBDA_LOG_STREAM_NAME,
       };
     case 'counter':
-      return { invocations };
+      return { invocations, hooks, initializationType: process.env.AWS_LAMBDA_INITIALIZATION_TYPE };
+    case 'random':
+      return { random: Math.random(), uuid: crypto.randomUUID() };
     case 'log':
       console.log('log %s %d', 'line', 1);
       console.info('info', { a: 1 });

@@ -9,6 +9,13 @@ use wasmfn_guest::{Context, Error};
 
 static INVOCATIONS: AtomicU64 = AtomicU64::new(0);
 static INITS: AtomicU64 = AtomicU64::new(0);
+/// SnapStart hooks run (before the snapshot, after each restore).
+static BEFORE_SNAPSHOT: AtomicU64 = AtomicU64::new(0);
+static AFTER_RESTORE: AtomicU64 = AtomicU64::new(0);
+/// What `init` built when `PROBE_INIT_MAP=N` asks it to do real work: a map
+/// of N entries, as a handler's init builds a lookup table.
+static TABLE: std::sync::OnceLock<std::collections::BTreeMap<String, u64>> =
+    std::sync::OnceLock::new();
 /// The files `open` keeps open across invocations.
 static KEPT: std::sync::Mutex<Vec<std::fs::File>> = std::sync::Mutex::new(Vec::new());
 
@@ -33,6 +40,29 @@ fn init() -> Result<(), Error> {
     if std::env::var("PROBE_FAIL_INIT").is_ok() {
         return Err(Error::new("ConfigError", "PROBE_FAIL_INIT is set"));
     }
+    if let Some(n) = std::env::var("PROBE_INIT_MAP")
+        .ok()
+        .and_then(|n| n.parse::<u64>().ok())
+    {
+        let table = (0..n).map(|i| (format!("key-{i:08}"), i * i)).collect();
+        let _ = TABLE.set(table);
+    }
+    if std::env::var("PROBE_INIT_OPEN").is_ok() {
+        // A file of its own left open across the snapshot.
+        let file = std::fs::File::create("/tmp/kept-by-init")
+            .map_err(|e| Error::new("InitError", e.to_string()))?;
+        KEPT.lock().unwrap().push(file);
+    }
+    wasmfn_guest::snapstart::register_before_snapshot(|| {
+        BEFORE_SNAPSHOT.fetch_add(1, Ordering::SeqCst);
+        println!("before snapshot");
+        Ok(())
+    });
+    wasmfn_guest::snapstart::register_after_restore(|| {
+        AFTER_RESTORE.fetch_add(1, Ordering::SeqCst);
+        println!("after restore");
+        Ok(())
+    });
     Ok(())
 }
 
@@ -77,7 +107,15 @@ async fn handler(event: Value, ctx: Context) -> Result<Value, Error> {
             "identity": ctx.identity,
             "remainingMs": ctx.remaining_time().as_millis() as u64,
         }),
-        "counter" => json!({ "invocations": count, "inits": INITS.load(Ordering::SeqCst) }),
+        "counter" => json!({
+            "invocations": count,
+            "inits": INITS.load(Ordering::SeqCst),
+            "beforeSnapshot": BEFORE_SNAPSHOT.load(Ordering::SeqCst),
+            "afterRestore": AFTER_RESTORE.load(Ordering::SeqCst),
+            "table": TABLE.get().map(|t| t.len()),
+            "initializationType": std::env::var("AWS_LAMBDA_INITIALIZATION_TYPE").ok(),
+        }),
+        "random" => json!({ "random": wasip2::random::random::get_random_u64() }),
         "env" => json!({ "value": std::env::var(&event.text).ok() }),
         "env_names" => json!({ "names": std::env::vars().map(|(k, _)| k).collect::<Vec<_>>() }),
         // Files: `text` is the path; `write` writes `n` bytes.

@@ -1,0 +1,182 @@
+//! SnapStart: a function's instances start from a snapshot of its `init`.
+//!
+//! With `snapStart: true` the host runs the function's `init` once, at
+//! load time, in an instance that has the function's real configuration
+//! (its environment, its layers at `/opt`, its code at `/var/task`, its
+//! granted stores), and wasmtime-wizer writes that instance's memories and
+//! globals into a new component. That component is compiled and cached like
+//! any other, and every instance of the function is made from it: `init`
+//! does not run again, and a cold start costs what instantiation costs,
+//! however much work `init` did.
+//!
+//! The snapshot is cached under `<cache>/snapshots/`, keyed by the
+//! component, everything of the configuration that `init` could observe, and
+//! the engine. Changing any of them takes a new snapshot.
+//!
+//! What a snapshot freezes is SnapStart's list: whatever `init` read (its
+//! environment variables, the clock, random numbers it drew) is what every
+//! restored instance sees. WASI's random and clocks stay live, since they
+//! are host calls. Host resources cannot be frozen at all, so an `init`
+//! that returns holding one (an open file, a stream, a bucket, a request)
+//! fails the snapshot with a message saying so.
+
+use std::hash::{Hash, Hasher as _};
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+use wasmtime::component::Component;
+use wasmtime_wizer::Wizer;
+
+use super::cache::{hex, ShaHasher};
+use super::host::{Host, LoadObserver};
+use crate::error::LoadError;
+use crate::function::FunctionConfig;
+
+impl Host {
+    /// The snapshot of `wasm`'s `init` under `config`: its path in the
+    /// cache and its bytes, taken now unless it is cached.
+    pub(super) fn snapshot_of(
+        &self,
+        path: &Path,
+        wasm: &[u8],
+        config: &FunctionConfig,
+        observer: &dyn LoadObserver,
+    ) -> Result<(PathBuf, Vec<u8>), LoadError> {
+        let out = self
+            .cache()
+            .dir()
+            .join("snapshots")
+            .join(format!("{}.wasm", snapshot_key(self, wasm, config)));
+        if let Ok(bytes) = std::fs::read(&out) {
+            return Ok((out, bytes));
+        }
+        observer.snapshotting(path);
+        let start = std::time::Instant::now();
+        let bytes = self.take_snapshot(path, wasm, config)?;
+        self.cache().write_atomically(&out, &bytes)?;
+        observer.snapshotted(path, start.elapsed());
+        Ok((out, bytes))
+    }
+
+    fn take_snapshot(
+        &self,
+        path: &Path,
+        wasm: &[u8],
+        config: &FunctionConfig,
+    ) -> Result<Vec<u8>, LoadError> {
+        let failed = |message: String| LoadError::Snapshot {
+            function: config.name.clone(),
+            message,
+        };
+        let mut wizer = Wizer::new();
+        wizer.keep_init_func(true);
+        let (cx, instrumented) = wizer.instrument_component(wasm).map_err(|e| {
+            failed(format!(
+                "wasmtime-wizer cannot snapshot this component: {e:#}"
+            ))
+        })?;
+        let component =
+            Component::new(self.engine(), &instrumented).map_err(|e| LoadError::Invalid {
+                path: path.to_owned(),
+                message: format!("{e:#}"),
+            })?;
+        let function = self.function_of(path, component, None, config.clone(), true)?;
+        // The init runs on a runtime of its own: loading is synchronous, and
+        // may be called from inside another runtime's blocking section.
+        std::thread::scope(|scope| {
+            scope
+                .spawn(|| {
+                    let runtime = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .map_err(|e| failed(format!("cannot start a runtime: {e}")))?;
+                    runtime.block_on(async {
+                        let mut instance = function
+                            .instantiate()
+                            .await
+                            .map_err(|e| failed(format!("instantiating: {e}")))?;
+                        let init = instance.init().await;
+                        if let Err(e) = init.result {
+                            let logs = init.logs.to_cloudwatch("");
+                            return Err(failed(format!(
+                                "init failed, so there is nothing to snapshot: {}: {}{}",
+                                e.error_type,
+                                e.error_message,
+                                if logs.is_empty() {
+                                    String::new()
+                                } else {
+                                    format!("\ninit's output:\n{logs}")
+                                }
+                            )));
+                        }
+                        instance
+                            .snapshot(&wizer, &cx)
+                            .await
+                            .map_err(|e| failed(e.to_string()))
+                    })
+                })
+                .join()
+                .unwrap_or_else(|_| Err(failed("the snapshot thread panicked".into())))
+        })
+    }
+}
+
+/// What a snapshot depends on: the component, what its `init` can observe
+/// of the configuration, and the engine that reads it.
+fn snapshot_key(host: &Host, wasm: &[u8], config: &FunctionConfig) -> String {
+    let mut hash = ShaHasher(Sha256::new());
+    hash.write(b"wasmfn-snapshot-1");
+    hash.write(&Sha256::digest(wasm));
+    host.engine()
+        .precompile_compatibility_hash()
+        .hash(&mut hash);
+    crate::function::config::lambda_environment(config).hash(&mut hash);
+    (
+        config.memory_mb,
+        config.tmp_mb,
+        &config.region,
+        &config.account_id,
+    )
+        .hash(&mut hash);
+    format!("{:?}", config.allowed_outbound).hash(&mut hash);
+    for grant in &config.key_value_stores {
+        format!("{grant:?}").hash(&mut hash);
+    }
+    for layer in &config.layers {
+        fingerprint_tree(&mut hash, layer);
+    }
+    if let Some(task) = &config.task_root {
+        fingerprint_tree(&mut hash, task);
+    }
+    hex(&hash.0.finalize()[..16])
+}
+
+/// Feeds a directory tree's names, sizes and modification times into
+/// `hash`: a changed, added or removed file changes the key.
+fn fingerprint_tree(hash: &mut ShaHasher, root: &Path) {
+    root.hash(hash);
+    let mut stack = vec![root.to_owned()];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        let mut entries: Vec<_> = entries.flatten().map(|e| e.path()).collect();
+        entries.sort();
+        for entry in entries {
+            let Ok(meta) = std::fs::symlink_metadata(&entry) else {
+                continue;
+            };
+            entry.hash(hash);
+            if meta.is_dir() {
+                stack.push(entry);
+            } else if meta.is_symlink() {
+                std::fs::read_link(&entry).ok().hash(hash);
+                if let Ok(target) = std::fs::metadata(&entry) {
+                    (target.len(), target.modified().ok()).hash(hash);
+                }
+            } else {
+                (meta.len(), meta.modified().ok()).hash(hash);
+            }
+        }
+    }
+}

@@ -1,0 +1,58 @@
+//! Taking a snapshot of an instance after its `init`: its linear memories
+//! and globals, written by wasmtime-wizer into a component whose data
+//! segments are that state, so that every instance made from it starts
+//! where this one's `init` left off.
+//!
+//! What lives outside linear memory is not in the snapshot: the host's
+//! resources (open files, streams, key-value buckets, HTTP requests). A
+//! guest still holding one when `init` returns would hold a dangling handle
+//! in every restored instance, so such a snapshot is refused.
+
+use std::time::Duration;
+
+use wasmtime_wizer::{ComponentContext, WasmtimeWizerComponent, Wizer};
+
+use super::Instance;
+
+/// Why an instance could not be snapshotted.
+#[derive(Debug, thiserror::Error)]
+pub enum SnapshotError {
+    /// `init` returned with host resources still open.
+    #[error(
+        "init returned holding {0} open host resource(s) (a file, a directory, a stream, a \
+         key-value bucket or an HTTP request); their handles would dangle in every restored \
+         instance. Close them before init returns (drop the file or client, or do that work \
+         in the handler or an after-restore hook)"
+    )]
+    OpenHandles(usize),
+    /// Reading the instance's state failed.
+    #[error("reading the instance's state: {0}")]
+    Read(String),
+}
+
+impl Instance {
+    /// Writes this instance's state into a copy of the component that
+    /// `cx` was instrumented from. The instance must have been made from
+    /// that instrumentation.
+    pub async fn snapshot(
+        mut self,
+        wizer: &Wizer,
+        cx: &ComponentContext<'_>,
+    ) -> Result<Vec<u8>, SnapshotError> {
+        let open = self.store.data_mut().open_handles();
+        if open > 0 {
+            return Err(SnapshotError::OpenHandles(open));
+        }
+        // The state is read through the instrumentation's exports, which
+        // are guest calls: give them a deadline of their own.
+        self.begin_call(std::time::Instant::now(), Duration::from_secs(60));
+        let mut state = WasmtimeWizerComponent {
+            store: &mut self.store,
+            instance: self.component,
+        };
+        wizer
+            .snapshot_component(cx, &mut state)
+            .await
+            .map_err(|e| SnapshotError::Read(format!("{e:#}")))
+    }
+}

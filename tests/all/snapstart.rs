@@ -1,0 +1,243 @@
+//! SnapStart: instances start from a snapshot of `init`, taken once at
+//! load time with the function's real configuration.
+
+use std::path::Path;
+
+use serde_json::json;
+use wasmfn::{FunctionConfig, Host, LoadError, Policy};
+
+use crate::support::{guest, host, invoke, js_probe, json, options};
+
+/// The probe with SnapStart, a fresh instance per invocation (so that
+/// every call is a restore), and `env` on top.
+fn snap_probe(
+    host: &Host,
+    env: &[(&str, &str)],
+) -> Result<std::sync::Arc<wasmfn::Function>, LoadError> {
+    let mut config = FunctionConfig::new("snap-probe");
+    config.snap_start = true;
+    config.pool.policy = Policy::Fresh;
+    for (k, v) in env {
+        config.environment.push((k.to_string(), v.to_string()));
+    }
+    host.load(&guest("probe"), config)
+}
+
+fn snapshots(cache: &Path) -> usize {
+    std::fs::read_dir(cache.join("snapshots"))
+        .map(|d| {
+            d.flatten()
+                .filter(|e| e.path().extension().is_some_and(|x| x == "wasm"))
+                .count()
+        })
+        .unwrap_or(0)
+}
+
+#[tokio::test]
+async fn a_restored_instance_has_init_done_and_init_never_runs_again() {
+    let host = host();
+    let f = snap_probe(&host, &[("PROBE_INIT_MAP", "1000")]).expect("snapshot");
+    for _ in 0..3 {
+        let inv = invoke(&f, &json!({"action": "counter"})).await;
+        assert!(
+            inv.report.init_duration.is_some(),
+            "every call is a cold start (policy fresh)"
+        );
+        let counter = json(inv.result.as_ref().expect("counter"));
+        // The global built at init is there, and init ran once: in the
+        // snapshot, not in this instance (it would count 2).
+        assert_eq!(counter["table"], 1000, "{counter}");
+        assert_eq!(counter["inits"], 1, "{counter}");
+        assert_eq!(counter["invocations"], 1, "{counter}");
+        assert_eq!(counter["beforeSnapshot"], 1, "{counter}");
+        assert_eq!(counter["afterRestore"], 1, "{counter}");
+        assert_eq!(counter["initializationType"], "snap-start");
+        // What init printed went out with the snapshot; the restore hook's
+        // line is this invocation's.
+        let logs = inv.log_text();
+        assert!(!logs.contains("probe init"), "{logs}");
+        assert!(logs.contains("after restore"), "{logs}");
+    }
+}
+
+#[tokio::test]
+async fn the_report_line_shows_a_restore_not_an_init() {
+    let host = host();
+    let f = snap_probe(&host, &[]).expect("snapshot");
+    let inv = invoke(&f, &json!({"action": "log", "n": 1})).await;
+    let line = inv.report.line(&inv.request_id);
+    assert!(line.contains("\tRestore Duration: "), "{line}");
+    assert!(line.contains("\tBilled Restore Duration: "), "{line}");
+    assert!(!line.contains("Init Duration"), "{line}");
+    // stdout and stderr work in the restored instance: libc's handles were
+    // given back before the snapshot and are fetched anew.
+    let logs = inv.log_text();
+    assert!(logs.contains("line 0 to stdout"), "{logs}");
+    assert!(logs.contains("one line to stderr"), "{logs}");
+    let plain = crate::support::load(&host, "probe", FunctionConfig::new("plain"));
+    let inv = invoke(&plain, &json!({"action": "counter"})).await;
+    let line = inv.report.line(&inv.request_id);
+    assert!(
+        line.contains("\tInit Duration: ") && !line.contains("Restore"),
+        "{line}"
+    );
+    assert_eq!(
+        json(&inv.result.unwrap())["initializationType"],
+        "on-demand"
+    );
+}
+
+#[tokio::test]
+async fn two_restored_instances_draw_different_random_numbers() {
+    let host = host();
+    let f = snap_probe(&host, &[]).expect("snapshot");
+    let a = json(
+        &invoke(&f, &json!({"action": "random"}))
+            .await
+            .result
+            .unwrap(),
+    );
+    let b = json(
+        &invoke(&f, &json!({"action": "random"}))
+            .await
+            .result
+            .unwrap(),
+    );
+    assert_ne!(a["random"], b["random"]);
+}
+
+#[tokio::test]
+async fn files_work_in_a_restored_instance() {
+    let host = host();
+    let f = snap_probe(&host, &[]).expect("snapshot");
+    let inv = invoke(
+        &f,
+        &json!({"action": "write", "text": "/tmp/after", "n": 3}),
+    )
+    .await;
+    assert_eq!(json(&inv.result.unwrap())["written"], 3);
+}
+
+#[test]
+fn a_failing_init_fails_the_snapshot_with_the_guests_message() {
+    let host = host();
+    let err = snap_probe(&host, &[("PROBE_FAIL_INIT", "1")])
+        .err()
+        .expect("no snapshot of a failing init");
+    let message = err.to_string();
+    assert!(matches!(err, LoadError::Snapshot { .. }), "{message}");
+    assert!(message.contains("snap-probe"), "{message}");
+    assert!(
+        message.contains("ConfigError: PROBE_FAIL_INIT is set"),
+        "{message}"
+    );
+    assert!(
+        message.contains("probe init"),
+        "init's output is shown: {message}"
+    );
+}
+
+#[test]
+fn a_file_left_open_by_init_is_refused_with_the_fix() {
+    let host = host();
+    let err = snap_probe(&host, &[("PROBE_INIT_OPEN", "1")])
+        .err()
+        .expect("no snapshot holding a file");
+    let message = err.to_string();
+    assert!(message.contains("1 open host resource"), "{message}");
+    assert!(
+        message.contains("Close them before init returns"),
+        "{message}"
+    );
+}
+
+#[test]
+fn the_snapshot_is_taken_again_when_what_init_sees_changes() {
+    let cache = tempfile::tempdir().unwrap();
+    let host = Host::new(options(cache.path())).unwrap();
+    let layer = tempfile::tempdir().unwrap();
+    std::fs::write(layer.path().join("settings.json"), "{}").unwrap();
+    let load = |env: &str| {
+        let mut config = FunctionConfig::new("snap");
+        config.snap_start = true;
+        config.environment.push(("SETTING".into(), env.into()));
+        config.layers.push(layer.path().to_owned());
+        host.load(&guest("probe"), config).expect("snapshot")
+    };
+    load("a");
+    assert_eq!(snapshots(cache.path()), 1);
+    load("a");
+    assert_eq!(
+        snapshots(cache.path()),
+        1,
+        "the same configuration reuses its snapshot"
+    );
+    load("b");
+    assert_eq!(
+        snapshots(cache.path()),
+        2,
+        "a changed environment takes a new one"
+    );
+    std::fs::write(layer.path().join("settings.json"), r#"{"changed": true}"#).unwrap();
+    load("b");
+    assert_eq!(
+        snapshots(cache.path()),
+        3,
+        "a changed layer takes a new one"
+    );
+    let mut config = FunctionConfig::new("snap");
+    config.snap_start = true;
+    host.load(&guest("hello"), config).expect("snapshot");
+    assert_eq!(snapshots(cache.path()), 4, "another component has its own");
+}
+
+#[tokio::test]
+async fn a_javascript_function_starts_from_its_snapshot() {
+    let host = host();
+    let built = js_probe();
+    let mut config = FunctionConfig::new("js-snap");
+    config.handler = Some("index.handler".into());
+    config.task_root = Some(built.task_root);
+    config.snap_start = true;
+    config.pool.policy = Policy::Fresh;
+    // A module scope that logs: the engine writes console lines on streams
+    // it gives back, so the snapshot holds none.
+    config.environment.push(("LOG_AT_INIT".into(), "1".into()));
+    let f = host.load(&built.engine, config).expect("snapshot");
+    let inv = invoke(&f, &json!({"action": "counter"})).await;
+    assert!(inv
+        .report
+        .line(&inv.request_id)
+        .contains("Restore Duration"));
+    let counter = json(&inv.result.expect("counter"));
+    assert_eq!(counter["invocations"], 1, "{counter}");
+    assert_eq!(
+        counter["hooks"],
+        json!({"beforeSnapshot": 1, "afterRestore": 1}),
+        "{counter}"
+    );
+    assert_eq!(counter["initializationType"], "snap-start");
+    let log = invoke(&f, &json!({"action": "log"})).await;
+    assert!(
+        log.log_text().contains("\tWARN\twarn"),
+        "{}",
+        log.log_text()
+    );
+    let a = json(
+        &invoke(&f, &json!({"action": "random"}))
+            .await
+            .result
+            .unwrap(),
+    );
+    let b = json(
+        &invoke(&f, &json!({"action": "random"}))
+            .await
+            .result
+            .unwrap(),
+    );
+    assert_ne!(a["uuid"], b["uuid"]);
+    assert_ne!(
+        a["random"], b["random"],
+        "Math.random is not replayed from the snapshot"
+    );
+}
