@@ -358,13 +358,18 @@ fn unzip(zip_path: &std::path::Path, into: &std::path::Path) -> Vec<String> {
 
 /// Runs `wasmfn package` on a one-function manifest; returns the out dir.
 fn package(dir: &std::path::Path, extra: &[&str]) -> std::path::PathBuf {
-    let manifest = package_fixture(dir);
+    package_at(&package_fixture(dir), extra)
+}
+
+/// Runs `wasmfn package` on `manifest`; returns the out dir.
+fn package_at(manifest: &std::path::Path, extra: &[&str]) -> std::path::PathBuf {
+    let dir = manifest.parent().unwrap();
     let out = dir.join("dist");
     let status = Command::new(env!("CARGO_BIN_EXE_wasmfn"))
         .arg("package")
         .args(extra)
         .arg("--manifest")
-        .arg(&manifest)
+        .arg(manifest)
         .arg("--out")
         .arg(&out)
         .status()
@@ -374,12 +379,17 @@ fn package(dir: &std::path::Path, extra: &[&str]) -> std::path::PathBuf {
 }
 
 fn package_fixture(dir: &std::path::Path) -> std::path::PathBuf {
+    package_manifest(dir, &format!("handler: {}", guest("hello").display()))
+}
+
+/// A one-function manifest whose function `hello` is `spec` (YAML lines).
+fn package_manifest(dir: &std::path::Path, spec: &str) -> std::path::PathBuf {
     let manifest = dir.join("serverless.yml");
+    let spec = spec.replace('\n', "\n    ");
     std::fs::write(
         &manifest,
         format!(
-            "service: pkg\nprovider:\n  memorySize: 256\nfunctions:\n  hello:\n    handler: {}\n    timeout: 6\n",
-            guest("hello").display()
+            "service: pkg\nprovider:\n  memorySize: 256\nfunctions:\n  hello:\n    {spec}\n    timeout: 6\n"
         ),
     )
     .unwrap();
@@ -479,6 +489,80 @@ async fn a_packaged_zip_starts_without_compiling_and_answers() {
             .unwrap()
             .count(),
         artifacts_before
+    );
+    assert!(
+        !dir.path().join(".cache").exists(),
+        "nothing compiled into a user cache"
+    );
+}
+
+/// Starts an unpacked package as Lambda starts it, runs `events` through it
+/// and returns what it posted and printed.
+async fn run_bootstrap(
+    dir: &std::path::Path,
+    task_root: &std::path::Path,
+    events: Vec<Next>,
+) -> (Vec<Posted>, String) {
+    let n = events.len();
+    let mock = Arc::new(Mock::default());
+    *mock.events.lock().unwrap() = VecDeque::from(events);
+    let port = serve_mock(mock.clone()).await;
+    let log = dir.join("bootstrap.log");
+    let child = Command::new(task_root.join("bootstrap"))
+        .env_clear()
+        .env("AWS_LAMBDA_RUNTIME_API", format!("127.0.0.1:{port}"))
+        .env("_HANDLER", "hello")
+        .env("LAMBDA_TASK_ROOT", task_root)
+        .env("AWS_LAMBDA_FUNCTION_NAME", "hello")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("HOME", dir)
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let _runtime = KillOnDrop(child);
+    let posted = wait_for_posts(&mock, n).await;
+    (posted, std::fs::read_to_string(&log).unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_packaged_snapstart_function_starts_from_its_snapshot() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = package_manifest(
+        dir.path(),
+        &format!(
+            "handler: {}\nsnapStart: true\nenvironment:\n  PROBE_INIT_MAP: '100'",
+            guest("probe").display()
+        ),
+    );
+    let out = package_at(&manifest, &[]);
+    let task_root = dir.path().join("task");
+    let names = unzip(&out.join("pkg-x86_64.zip"), &task_root);
+    let shipped = std::fs::read(task_root.join("functions/hello.wasm")).unwrap();
+    assert!(
+        wasmfn::engine::snapshot::is_snapshot(&shipped),
+        "the package ships the snapshot: {names:?}"
+    );
+    let (posted, stderr) = run_bootstrap(
+        dir.path(),
+        &task_root,
+        vec![event("first", json!({"action": "counter"}))],
+    )
+    .await;
+    let counter = &posted[0].body;
+    // Init ran once, when the package was made: the table it built is
+    // there, and the instance was restored, not initialized.
+    assert_eq!(counter["table"], 100, "{counter}");
+    assert_eq!(counter["inits"], 1, "{counter}");
+    assert_eq!(counter["afterRestore"], 1, "{counter}");
+    assert!(
+        !stderr.contains("compil"),
+        "no compilation at start-up: {stderr}"
+    );
+    assert!(
+        !stderr.contains("snapStart"),
+        "no snapshot taken at start-up: {stderr}"
     );
     assert!(
         !dir.path().join(".cache").exists(),

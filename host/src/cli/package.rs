@@ -64,6 +64,7 @@ pub fn run(cli: &Cli, args: &PackageArgs) -> anyhow::Result<ExitCode> {
         tracing::warn!("{warning}");
     }
     let mut components = Vec::new();
+    let mut snapshot_host = None;
     for name in manifest.functions.keys() {
         if let wasmfn::HandlerSource::Node(_) | wasmfn::HandlerSource::Python(_) =
             manifest.handler(name)?
@@ -73,7 +74,16 @@ pub fn run(cli: &Cli, args: &PackageArgs) -> anyhow::Result<ExitCode> {
             );
         }
         let mut config = manifest.function_config(name)?;
-        let wasm = super::target::component_of(&manifest, name, &cli.cache_root(), &mut config)?;
+        let mut wasm =
+            super::target::component_of(&manifest, name, &cli.cache_root(), &mut config)?;
+        if config.snap_start {
+            // The package ships the snapshot in place of the component, so
+            // that the deployed function starts from it too. A snapshot is
+            // the same wasm for every architecture.
+            let host = snapshot_host.get_or_insert_with(|| Host::new(cli.host_options()));
+            let host = host.as_ref().map_err(|e| anyhow::anyhow!("{e:#}"))?;
+            wasm = host.snapshot(&wasm, &config)?;
+        }
         let bytes = std::fs::read(&wasm).with_context(|| format!("reading {}", wasm.display()))?;
         components.push((name.clone(), wasm, bytes));
     }

@@ -138,7 +138,11 @@ impl Host {
             source,
         })?;
         check_header(path, &wasm)?;
-        let (path, wasm) = if config.snap_start {
+        let mut config = config;
+        // A snapshot (shipped in a package, or named on the command line)
+        // is restored, whatever the configuration says.
+        let restored = super::snapshot::is_snapshot(&wasm);
+        let (path, wasm) = if config.snap_start && !restored {
             self.snapshot_of(path, &wasm, &config, observer)?
         } else {
             (path.to_owned(), wasm)
@@ -158,6 +162,7 @@ impl Host {
             observer.compiled(path, stats.compile, &stats.artifact);
         }
         // A snapshot's instances start where `init` left off.
+        config.snap_start |= restored;
         let run_init = !config.snap_start;
         self.function_of(path, component, Some(stats), config, run_init)
     }
@@ -244,7 +249,7 @@ pub trait LoadObserver: Sync {
 }
 
 /// The observer of [`Host::load`]: says nothing.
-struct Quiet;
+pub(super) struct Quiet;
 
 impl LoadObserver for Quiet {
     fn compiling(&self, _: &Path) {}

@@ -32,7 +32,41 @@ use super::host::{Host, LoadObserver};
 use crate::error::LoadError;
 use crate::function::FunctionConfig;
 
+/// The custom section every snapshot ends with, so that a snapshot is known
+/// as one wherever it goes (a package ships snapshots as the functions'
+/// components): its instances never run `init`.
+const MARK: &[u8] = b"wasmfn:snapshot";
+
+/// Whether `wasm` is a snapshot this host took.
+pub fn is_snapshot(wasm: &[u8]) -> bool {
+    wasm.ends_with(&mark_section())
+}
+
+/// The custom section: id 0, its size, the name's length, the name.
+fn mark_section() -> Vec<u8> {
+    let mut section = vec![0, MARK.len() as u8 + 1, MARK.len() as u8];
+    section.extend_from_slice(MARK);
+    section
+}
+
 impl Host {
+    /// The SnapStart snapshot of the component at `path` under `config`,
+    /// taken now unless it is cached: the path of its `.wasm` in the cache.
+    /// A snapshot is itself a component; packages ship it in place of the
+    /// function's own.
+    pub fn snapshot(&self, path: &Path, config: &FunctionConfig) -> Result<PathBuf, LoadError> {
+        let wasm = std::fs::read(path).map_err(|source| LoadError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        if is_snapshot(&wasm) {
+            return Ok(path.to_owned());
+        }
+        Ok(self
+            .snapshot_of(path, &wasm, config, &super::host::Quiet)?
+            .0)
+    }
+
     /// The snapshot of `wasm`'s `init` under `config`: its path in the
     /// cache and its bytes, taken now unless it is cached.
     pub(super) fn snapshot_of(
@@ -52,7 +86,8 @@ impl Host {
         }
         observer.snapshotting(path);
         let start = std::time::Instant::now();
-        let bytes = self.take_snapshot(path, wasm, config)?;
+        let mut bytes = self.take_snapshot(path, wasm, config)?;
+        bytes.extend_from_slice(&mark_section());
         self.cache().write_atomically(&out, &bytes)?;
         observer.snapshotted(path, start.elapsed());
         Ok((out, bytes))

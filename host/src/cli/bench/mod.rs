@@ -40,6 +40,10 @@ pub struct BenchArgs {
     #[arg(long, short, value_name = "FILE")]
     event: Option<PathBuf>,
 
+    /// An environment variable for the function; repeatable.
+    #[arg(long = "env", value_name = "KEY=VALUE", value_parser = super::invoke::parse_env)]
+    env: Vec<(String, String)>,
+
     /// Hold this many warm instances at once and report the host's RSS.
     #[arg(long, value_name = "N")]
     hold: Option<usize>,
@@ -96,6 +100,13 @@ pub fn run(cli: &Cli, args: &BenchArgs) -> anyhow::Result<std::process::ExitCode
     let mut target =
         super::target::resolve(&args.function, Some(&args.manifest), &cli.cache_root())?;
     cli.apply_pool_flags(&mut target.config)?;
+    for (k, v) in &args.env {
+        target
+            .config
+            .environment
+            .retain(|(existing, _)| existing != k);
+        target.config.environment.push((k.clone(), v.clone()));
+    }
     let mut options = cli.host_options();
     // Every held instance, spare and concurrent caller needs a pool slot.
     let needed = args.hold.unwrap_or(0) + args.concurrency + 16;
