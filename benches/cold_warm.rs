@@ -12,7 +12,9 @@
 //!   without spares);
 //! * `invoke_spare`: a call on a pre-warmed, never-used instance;
 //! * `native_floor`: `hello`'s handler, natively, with the same JSON decode
-//!   and encode.
+//!   and encode;
+//! * `invoke_snapshot`: cold starts restored from a SnapStart snapshot
+//!   against cold starts that run init (see `snapshot.rs`).
 //!
 //! The event is an API Gateway proxy event of 100 B, 1 KB, 64 KB or 1 MB.
 //!
@@ -28,6 +30,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 mod plain;
+mod snapshot;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use tokio::runtime::Runtime;
@@ -302,6 +305,8 @@ fn benches(c: &mut Criterion) {
     compile_and_load(c, &s);
     instantiate(c, &s);
     invoke(c, &s);
+    snapshot::interleaved(&s);
+    snapshot::group(c, &s);
 }
 
 criterion_group! {

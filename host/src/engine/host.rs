@@ -46,8 +46,7 @@ impl Host {
     pub fn new(options: HostOptions) -> anyhow::Result<Self> {
         let engine = WasmEngine::new(&options.engine)?;
         crate::capability::files::descriptors::raise_limit();
-        let mut linker = Linker::new(engine.engine());
-        InstanceState::add_to_linker(&mut linker)?;
+        let linker = linker_of(&engine)?;
         Ok(Host {
             engine,
             linker,
@@ -164,7 +163,19 @@ impl Host {
         // A snapshot's instances start where `init` left off.
         config.snap_start |= restored;
         let run_init = !config.snap_start;
-        self.function_of(path, component, Some(stats), config, run_init)
+        self.function_of(
+            (self.engine.engine(), &self.linker),
+            path,
+            component,
+            Some(stats),
+            config,
+            run_init,
+        )
+    }
+
+    /// The options it was made with.
+    pub(super) fn options(&self) -> &HostOptions {
+        &self.options
     }
 
     /// The wasmtime engine.
@@ -177,6 +188,7 @@ impl Host {
     /// Its instances run `init` when `run_init` says so.
     pub(super) fn function_of(
         &self,
+        (engine, linker): (&wasmtime::Engine, &Linker<InstanceState>),
         path: &Path,
         component: wasmtime::component::Component,
         stats: Option<LoadStats>,
@@ -193,8 +205,7 @@ impl Host {
         let init = component
             .get_export_index(None, "init")
             .filter(|_| run_init);
-        let pre = self
-            .linker
+        let pre = linker
             .instantiate_pre(&component)
             .map_err(|e| LoadError::Abi {
                 path: path.to_owned(),
@@ -228,12 +239,19 @@ impl Host {
             config,
             files,
             kv,
-            self.engine.engine().clone(),
+            engine.clone(),
             pre,
             Exports::new(handle, init),
             stats,
         )))
     }
+}
+
+/// The linker of everything a guest may import, on `engine`.
+pub(super) fn linker_of(engine: &WasmEngine) -> anyhow::Result<Linker<InstanceState>> {
+    let mut linker = Linker::new(engine.engine());
+    InstanceState::add_to_linker(&mut linker)?;
+    Ok(linker)
 }
 
 /// Hears about compiles during [`Host::load_observed`].

@@ -93,6 +93,36 @@ pub struct WasmEngine {
 impl WasmEngine {
     /// Builds the engine, probing for the pooling allocator as asked.
     pub fn new(options: &EngineOptions) -> anyhow::Result<Self> {
+        Self::with_config(options, base_config)
+    }
+
+    /// The engine a SnapStart `init` runs on. The component instrumented
+    /// for one snapshot runs once, so it is compiled by Winch, wasmtime's
+    /// baseline compiler, in a fraction of Cranelift's time (the snapshot
+    /// itself is compiled by the host's engine, with Cranelift). A component
+    /// Winch cannot compile is compiled by Cranelift without optimizing.
+    pub fn for_snapshots(options: &EngineOptions, winch: bool) -> anyhow::Result<Self> {
+        let options = EngineOptions {
+            pooling: PoolingMode::Off,
+            ..options.clone()
+        };
+        let config = if winch {
+            || {
+                let mut config = base_config();
+                config.strategy(wasmtime::Strategy::Winch);
+                config
+            }
+        } else {
+            || {
+                let mut config = base_config();
+                config.cranelift_opt_level(wasmtime::OptLevel::None);
+                config
+            }
+        };
+        Self::with_config(&options, config)
+    }
+
+    fn with_config(options: &EngineOptions, base_config: fn() -> Config) -> anyhow::Result<Self> {
         let base = || -> anyhow::Result<Config> {
             let mut config = base_config();
             if let Some(target) = &options.target {

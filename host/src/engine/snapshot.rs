@@ -28,7 +28,8 @@ use wasmtime::component::Component;
 use wasmtime_wizer::Wizer;
 
 use super::cache::{hex, ShaHasher};
-use super::host::{Host, LoadObserver};
+use super::host::{linker_of, Host, LoadObserver};
+use super::WasmEngine;
 use crate::error::LoadError;
 use crate::function::FunctionConfig;
 
@@ -110,15 +111,39 @@ impl Host {
                 "wasmtime-wizer cannot snapshot this component: {e:#}"
             ))
         })?;
-        let component =
-            Component::new(self.engine(), &instrumented).map_err(|e| LoadError::Invalid {
-                path: path.to_owned(),
-                message: format!("{e:#}"),
-            })?;
-        let function = self.function_of(path, component, None, config.clone(), true)?;
+        // An engine of its own, made for this one run.
+        let compiled = |winch| -> Result<_, LoadError> {
+            let engine = WasmEngine::for_snapshots(&self.options().engine, winch)
+                .map_err(|e| failed(format!("cannot make its engine: {e:#}")))?;
+            let component =
+                Component::new(engine.engine(), &instrumented).map_err(|e| LoadError::Invalid {
+                    path: path.to_owned(),
+                    message: format!("{e:#}"),
+                })?;
+            Ok((engine, component))
+        };
+        let (engine, component) = match compiled(true) {
+            Ok(made) => made,
+            Err(e) => {
+                tracing::debug!(
+                    "Winch cannot compile the component to snapshot ({e}); using Cranelift"
+                );
+                compiled(false)?
+            }
+        };
+        let linker =
+            linker_of(&engine).map_err(|e| failed(format!("cannot link its engine: {e:#}")))?;
+        let function = self.function_of(
+            (engine.engine(), &linker),
+            path,
+            component,
+            None,
+            config.clone(),
+            true,
+        )?;
         // The init runs on a runtime of its own: loading is synchronous, and
         // may be called from inside another runtime's blocking section.
-        std::thread::scope(|scope| {
+        let bytes = std::thread::scope(|scope| {
             scope
                 .spawn(|| {
                     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -152,7 +177,9 @@ impl Host {
                 })
                 .join()
                 .unwrap_or_else(|_| Err(failed("the snapshot thread panicked".into())))
-        })
+        });
+        drop(function);
+        bytes
     }
 }
 
