@@ -241,3 +241,23 @@ async fn a_javascript_function_starts_from_its_snapshot() {
         "Math.random is not replayed from the snapshot"
     );
 }
+
+#[test]
+fn a_python_function_is_refused_naming_what_holds_the_snapshot_back() {
+    // The Python engine's CPython keeps wasi-libc's preopened directories
+    // after importing the module; the message says what is open and why.
+    let (manifest, _) =
+        wasmfn::Manifest::load(&crate::support::root().join("functions/python/serverless.yml"))
+            .unwrap();
+    let wasmfn::HandlerSource::Python(handler) = manifest.handler("hello").unwrap() else {
+        panic!("hello is Python");
+    };
+    let built = crate::support::python_engine(&handler);
+    let mut config = manifest.function_config("hello").unwrap();
+    config.task_root = Some(built.task_root);
+    config.snap_start = true;
+    let err = host().load(&built.engine, config).err().expect("refused");
+    let message = err.to_string();
+    assert!(message.contains("file(s) or directories"), "{message}");
+    assert!(message.contains("preopened directories"), "{message}");
+}

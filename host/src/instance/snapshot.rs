@@ -19,12 +19,15 @@ use super::Instance;
 pub enum SnapshotError {
     /// `init` returned with host resources still open.
     #[error(
-        "init returned holding {0} open host resource(s) (a file, a directory, a stream, a \
-         key-value bucket or an HTTP request); their handles would dangle in every restored \
-         instance. Close them before init returns (drop the file or client, or do that work \
-         in the handler or an after-restore hook)"
+        "init returned holding {} open host resource(s) ({} file(s) or directories, {} \
+         stream(s), {} other: key-value buckets, HTTP requests, pollables); their handles would \
+         dangle in every restored instance. Close them before init returns (drop the file or \
+         client, or do that work in the handler or an after-restore hook). A guest on \
+         wasi-libc must also give back libc's own: its stdio streams and preopened \
+         directories (the Rust SDK and the JavaScript engine do; the Python engine cannot yet)",
+        .0[0] + .0[1] + .0[2], .0[0], .0[1], .0[2]
     )]
-    OpenHandles(usize),
+    OpenHandles([usize; 3]),
     /// Reading the instance's state failed.
     #[error("reading the instance's state: {0}")]
     Read(String),
@@ -40,7 +43,7 @@ impl Instance {
         cx: &ComponentContext<'_>,
     ) -> Result<Vec<u8>, SnapshotError> {
         let open = self.store.data_mut().open_handles();
-        if open > 0 {
+        if open.iter().any(|&n| n > 0) {
             return Err(SnapshotError::OpenHandles(open));
         }
         // The state is read through the instrumentation's exports, which

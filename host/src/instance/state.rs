@@ -76,10 +76,23 @@ impl InstanceState {
         }
     }
 
-    /// How many host resources (descriptors, streams, stores, requests) the
-    /// guest holds handles to.
-    pub(super) fn open_handles(&mut self) -> usize {
-        self.table.iter_mut().count()
+    /// The host resources the guest holds handles to, by kind: files and
+    /// directories, streams, and the rest (buckets, requests, pollables).
+    pub(super) fn open_handles(&mut self) -> [usize; 3] {
+        let mut kinds = [0; 3];
+        for entry in self.table.iter_mut() {
+            let kind = if entry.is::<wasmtime_wasi::filesystem::Descriptor>() {
+                0
+            } else if entry.is::<wasmtime_wasi::p2::DynOutputStream>()
+                || entry.is::<wasmtime_wasi::p2::DynInputStream>()
+            {
+                1
+            } else {
+                2
+            };
+            kinds[kind] += 1;
+        }
+        kinds
     }
 
     /// Links everything a guest may import: WASI 0.2, with the instance's
