@@ -67,7 +67,8 @@
 //! `dynamodb` (stream images as values, feature `dynamodb`), [`config`]
 //! (typed environment, every missing variable reported), [`kv`] (the
 //! key-value stores granted to the function), [`retry`]
-//! (backoff with jitter) and [`metrics`] (CloudWatch EMF). On wasm, a cache
+//! (backoff with jitter), [`metrics`] (CloudWatch EMF) and [`snapstart`]
+//! (SnapStart's before-snapshot and after-restore hooks). On wasm, a cache
 //! of freed small blocks ([`alloc_cache`]) is the global allocator.
 //!
 //! Globals persist between invocations while the host keeps the instance

@@ -541,13 +541,13 @@ async fn a_packaged_snapstart_function_starts_from_its_snapshot() {
     let names = unzip(&out.join("pkg-x86_64.zip"), &task_root);
     let shipped = std::fs::read(task_root.join("functions/hello.wasm")).unwrap();
     assert!(
-        wasmfn::engine::snapshot::is_snapshot(&shipped),
+        wasmfn::engine::is_snapshot(&shipped),
         "the package ships the snapshot: {names:?}"
     );
     let (posted, stderr) = run_bootstrap(
         dir.path(),
         &task_root,
-        vec![event("first", json!({"action": "counter"}))],
+        vec![event("first", json!({"action": "snapstart"}))],
     )
     .await;
     let counter = &posted[0].body;

@@ -38,7 +38,7 @@ async fn a_restored_instance_has_init_done_and_init_never_runs_again() {
     let host = host();
     let f = snap_probe(&host, &[("PROBE_INIT_MAP", "1000")]).expect("snapshot");
     for _ in 0..3 {
-        let inv = invoke(&f, &json!({"action": "counter"})).await;
+        let inv = invoke(&f, &json!({"action": "snapstart"})).await;
         assert!(
             inv.report.init_duration.is_some(),
             "every call is a cold start (policy fresh)"
@@ -75,7 +75,7 @@ async fn the_report_line_shows_a_restore_not_an_init() {
     assert!(logs.contains("line 0 to stdout"), "{logs}");
     assert!(logs.contains("one line to stderr"), "{logs}");
     let plain = crate::support::load(&host, "probe", FunctionConfig::new("plain"));
-    let inv = invoke(&plain, &json!({"action": "counter"})).await;
+    let inv = invoke(&plain, &json!({"action": "snapstart"})).await;
     let line = inv.report.line(&inv.request_id);
     assert!(
         line.contains("\tInit Duration: ") && !line.contains("Restore"),

@@ -140,7 +140,7 @@ impl Host {
         let mut config = config;
         // A snapshot (shipped in a package, or named on the command line)
         // is restored, whatever the configuration says.
-        let restored = super::snapshot::is_snapshot(&wasm);
+        let restored = super::is_snapshot(&wasm);
         let (path, wasm) = if config.snap_start && !restored {
             self.snapshot_of(path, &wasm, &config, observer)?
         } else {

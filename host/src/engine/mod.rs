@@ -5,6 +5,9 @@
 //! `InstancePre` and limits, not in the engine, so compiled code, the pooling
 //! allocator's slots and the ticker thread are paid for once.
 //!
+//! SnapStart's snapshots are taken here too (`snapshot`): on an engine of
+//! their own, made for each one.
+//!
 //! May import: `function` and everything below it. `Host` (in `host`) is
 //! the top of the core: it links and loads functions.
 
@@ -239,6 +242,23 @@ fn pooling_config(options: &EngineOptions) -> PoolingAllocationConfig {
     pool.pagemap_scan(wasmtime::Enabled::Auto);
     pool.table_keep_resident(16 << 10);
     pool
+}
+
+/// The custom section every snapshot ends with, so that a snapshot is known
+/// as one wherever it goes (a package ships snapshots as the functions'
+/// components): its instances never run `init`.
+const MARK: &[u8] = b"wasmfn:snapshot";
+
+/// Whether `wasm` is a snapshot this host took.
+pub fn is_snapshot(wasm: &[u8]) -> bool {
+    wasm.ends_with(&mark_section())
+}
+
+/// The custom section: id 0, its size, the name's length, the name.
+pub(super) fn mark_section() -> Vec<u8> {
+    let mut section = vec![0, MARK.len() as u8 + 1, MARK.len() as u8];
+    section.extend_from_slice(MARK);
+    section
 }
 
 /// A thread that advances the engine's epoch every [`EPOCH_TICK`].

@@ -29,26 +29,9 @@ use wasmtime_wizer::Wizer;
 
 use super::cache::{hex, ShaHasher};
 use super::host::{linker_of, Host, LoadObserver};
-use super::WasmEngine;
+use super::{mark_section, WasmEngine};
 use crate::error::LoadError;
 use crate::function::FunctionConfig;
-
-/// The custom section every snapshot ends with, so that a snapshot is known
-/// as one wherever it goes (a package ships snapshots as the functions'
-/// components): its instances never run `init`.
-const MARK: &[u8] = b"wasmfn:snapshot";
-
-/// Whether `wasm` is a snapshot this host took.
-pub fn is_snapshot(wasm: &[u8]) -> bool {
-    wasm.ends_with(&mark_section())
-}
-
-/// The custom section: id 0, its size, the name's length, the name.
-fn mark_section() -> Vec<u8> {
-    let mut section = vec![0, MARK.len() as u8 + 1, MARK.len() as u8];
-    section.extend_from_slice(MARK);
-    section
-}
 
 impl Host {
     /// The SnapStart snapshot of the component at `path` under `config`,
@@ -60,7 +43,7 @@ impl Host {
             path: path.to_owned(),
             source,
         })?;
-        if is_snapshot(&wasm) {
+        if super::is_snapshot(&wasm) {
             return Ok(path.to_owned());
         }
         Ok(self

@@ -107,7 +107,8 @@ async fn handler(event: Value, ctx: Context) -> Result<Value, Error> {
             "identity": ctx.identity,
             "remainingMs": ctx.remaining_time().as_millis() as u64,
         }),
-        "counter" => json!({
+        "counter" => json!({ "invocations": count, "inits": INITS.load(Ordering::SeqCst) }),
+        "snapstart" => json!({
             "invocations": count,
             "inits": INITS.load(Ordering::SeqCst),
             "beforeSnapshot": BEFORE_SNAPSHOT.load(Ordering::SeqCst),
