@@ -454,32 +454,13 @@ async fn a_packaged_zip_starts_without_compiling_and_answers() {
         .unwrap()
         .count();
 
-    let mock = Arc::new(Mock::default());
-    *mock.events.lock().unwrap() = VecDeque::from([event("first", json!({}))]);
-    let port = serve_mock(mock.clone()).await;
-    let log = dir.path().join("bootstrap.log");
-    // Started as Lambda starts it: `bootstrap`, no arguments, no cache flag.
-    let child = Command::new(task_root.join("bootstrap"))
-        .env_clear()
-        .env("AWS_LAMBDA_RUNTIME_API", format!("127.0.0.1:{port}"))
-        .env("_HANDLER", "hello")
-        .env("LAMBDA_TASK_ROOT", &task_root)
-        .env("AWS_LAMBDA_FUNCTION_NAME", "hello")
-        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
-        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-        .env("HOME", dir.path())
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
-    let _runtime = KillOnDrop(child);
-    let posted = wait_for_posts(&mock, 1).await;
+    let (posted, stderr) =
+        run_bootstrap(dir.path(), &task_root, vec![event("first", json!({}))]).await;
     assert_eq!(
         posted[0].path,
         "/2018-06-01/runtime/invocation/first/response"
     );
     assert_eq!(posted[0].body["statusCode"], 200);
-    let stderr = std::fs::read_to_string(&log).unwrap();
     assert!(
         !stderr.contains("compil"),
         "no Cranelift compilation at start-up: {stderr}"
@@ -508,6 +489,7 @@ async fn run_bootstrap(
     *mock.events.lock().unwrap() = VecDeque::from(events);
     let port = serve_mock(mock.clone()).await;
     let log = dir.join("bootstrap.log");
+    // Started as Lambda starts it: `bootstrap`, no arguments, no cache flag.
     let child = Command::new(task_root.join("bootstrap"))
         .env_clear()
         .env("AWS_LAMBDA_RUNTIME_API", format!("127.0.0.1:{port}"))

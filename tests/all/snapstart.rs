@@ -23,6 +23,20 @@ fn snap_probe(
     host.load(&guest("probe"), config)
 }
 
+/// What two invocations of the `random` action drew (each in a restored
+/// instance of its own, under the fresh policy).
+async fn two_draws(f: &std::sync::Arc<wasmfn::Function>) -> (serde_json::Value, serde_json::Value) {
+    let draw = || async {
+        json(
+            &invoke(f, &json!({"action": "random"}))
+                .await
+                .result
+                .unwrap(),
+        )
+    };
+    (draw().await, draw().await)
+}
+
 fn snapshots(cache: &Path) -> usize {
     std::fs::read_dir(cache.join("snapshots"))
         .map(|d| {
@@ -91,18 +105,7 @@ async fn the_report_line_shows_a_restore_not_an_init() {
 async fn two_restored_instances_draw_different_random_numbers() {
     let host = host();
     let f = snap_probe(&host, &[]).expect("snapshot");
-    let a = json(
-        &invoke(&f, &json!({"action": "random"}))
-            .await
-            .result
-            .unwrap(),
-    );
-    let b = json(
-        &invoke(&f, &json!({"action": "random"}))
-            .await
-            .result
-            .unwrap(),
-    );
+    let (a, b) = two_draws(&f).await;
     assert_ne!(a["random"], b["random"]);
 }
 
@@ -223,18 +226,7 @@ async fn a_javascript_function_starts_from_its_snapshot() {
         "{}",
         log.log_text()
     );
-    let a = json(
-        &invoke(&f, &json!({"action": "random"}))
-            .await
-            .result
-            .unwrap(),
-    );
-    let b = json(
-        &invoke(&f, &json!({"action": "random"}))
-            .await
-            .result
-            .unwrap(),
-    );
+    let (a, b) = two_draws(&f).await;
     assert_ne!(a["uuid"], b["uuid"]);
     assert_ne!(
         a["random"], b["random"],

@@ -164,7 +164,7 @@ impl Host {
         config.snap_start |= restored;
         let run_init = !config.snap_start;
         self.function_of(
-            (self.engine.engine(), &self.linker),
+            (engine, &self.linker),
             path,
             component,
             Some(stats),
