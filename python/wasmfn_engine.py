@@ -24,8 +24,16 @@ import logging
 import traceback
 import importlib
 
+import io
+import random
+import importlib.abc
+import importlib.machinery
+import importlib.util
+
 import wit_world
-from wit_world.imports import types, runtime
+from wit_world.imports import wasmfn_handler_types as types, runtime
+from wit_world.imports import stdout as _wasi_stdout, stderr as _wasi_stderr
+from wit_world.imports import preopens as _preopens, wasi_filesystem_types as _fs
 from componentize_py_types import Err
 
 # ---------------------------------------------------------------- preload
@@ -68,6 +76,193 @@ for _name in PRELOAD:
 del _name
 if PRELOAD_FAILED:  # fail the build: componentize-py hides build-time output
     raise ImportError(f"wasmfn_engine: preload failed: {PRELOAD_FAILED}")
+
+# ---------------------------------------------------------------- stdio
+# sys.stdout and sys.stderr write through WASI itself, on a stream handle
+# fetched for each write and dropped after it. wasi-libc's own stdio keeps
+# its handles for good, and a SnapStart snapshot may hold no host handle:
+# with these, printing at init leaves nothing open.
+class _WasiStream(io.RawIOBase):
+    def __init__(self, get_stream):
+        self._get_stream = get_stream
+
+    def writable(self):
+        return True
+
+    def write(self, b):
+        data = bytes(b)
+        try:
+            with self._get_stream() as stream:
+                for i in range(0, len(data), 4096):  # WASI's blocking write limit
+                    stream.blocking_write_and_flush(data[i:i + 4096])
+        except Err as e:
+            raise OSError(f"writing to the log stream failed: {e.value}")
+        return len(data)
+
+
+def _text_stream(get_stream):
+    return io.TextIOWrapper(io.BufferedWriter(_WasiStream(get_stream)),
+                            encoding="utf-8", errors="backslashreplace",
+                            line_buffering=True)
+
+
+sys.stdout = _text_stream(_wasi_stdout.get_stdout)
+sys.stderr = _text_stream(_wasi_stderr.get_stderr)
+
+
+# ---------------------------------------------------------------- modules
+# The handler's modules (under /var/task, and layers' /opt/python) are found
+# and read through WASI's filesystem calls, each holding its directory
+# handles for that call only, not through wasi-libc, whose table of
+# preopened directories keeps them open once filled. So an init that only
+# imports its code can be snapshotted, and later imports work the same.
+_ROOTS = ("/var/task", "/opt")
+
+
+def _in_roots(path):
+    return any(path == r or path.startswith(r + "/") for r in _ROOTS)
+
+
+def _at(path, call):
+    """`call(descriptor, relative path)` on the preopened directory that
+    holds `path`; every preopen handle is dropped again afterwards."""
+    dirs = _preopens.get_directories()
+    try:
+        best = None
+        for desc, name in dirs:
+            root = name.rstrip("/") or "/"
+            if (path == root or path.startswith(root + "/")) and (
+                    best is None or len(root) > len(best[1])):
+                best = (desc, root)
+        if best is None:
+            raise FileNotFoundError(2, "not in a mounted directory", path)
+        return call(best[0], path[len(best[1]):].lstrip("/"))
+    finally:
+        for desc, _ in dirs:
+            desc.__exit__(None, None, None)
+
+
+def _kind(path):
+    """The descriptor type at `path`, or None if there is nothing."""
+    def stat(desc, rel):
+        return (desc.stat_at(_fs.PathFlags.SYMLINK_FOLLOW, rel) if rel else desc.stat()).type
+    try:
+        return _at(path, stat)
+    except (Err, OSError):
+        return None
+
+
+def _read(path):
+    def read(desc, rel):
+        with desc.open_at(_fs.PathFlags.SYMLINK_FOLLOW, rel, _fs.OpenFlags(0),
+                          _fs.DescriptorFlags.READ) as f:
+            chunks, offset = [], 0
+            while True:
+                chunk, end = f.read(1 << 16, offset)
+                chunks.append(chunk)
+                offset += len(chunk)
+                if end or not chunk:
+                    return b"".join(chunks)
+    try:
+        return _at(path, read)
+    except Err as e:
+        if e.value == _fs.ErrorCode.NO_ENTRY:
+            raise FileNotFoundError(2, "No such file or directory", path)
+        raise OSError(f"reading {path}: {e.value}")
+
+
+class _TaskLoader(importlib.abc.FileLoader, importlib.abc.SourceLoader):
+    def get_data(self, path):
+        return _read(path)
+
+
+class _TaskFinder(importlib.abc.MetaPathFinder):
+    """Finds modules and packages in the sys.path entries (or a package's
+    __path__) under /var/task and /opt; everything else is left to the
+    finders after it."""
+
+    def find_spec(self, fullname, path=None, target=None):
+        name = fullname.rpartition(".")[2]
+        namespace = []
+        for entry in (sys.path if path is None else path):
+            if not isinstance(entry, str) or not _in_roots(entry):
+                continue
+            base = entry.rstrip("/") + "/" + name
+            for file, package in ((base + "/__init__.py", True), (base + ".py", False)):
+                if _kind(file) == _fs.DescriptorType.REGULAR_FILE:
+                    return importlib.util.spec_from_file_location(
+                        fullname, file, loader=_TaskLoader(fullname, file),
+                        submodule_search_locations=[base] if package else None)
+            if _kind(base) == _fs.DescriptorType.DIRECTORY:
+                namespace.append(base)
+        if namespace:
+            spec = importlib.machinery.ModuleSpec(fullname, None, is_package=True)
+            spec.submodule_search_locations = namespace
+            return spec
+        return None
+
+
+sys.meta_path.insert(0, _TaskFinder())
+
+
+# ---------------------------------------------------------------- snapstart
+# `snapshot_restore_py`, the module of Lambda's Python runtime hooks:
+# before-snapshot hooks run at the end of a snapshotted init, after-restore
+# hooks before the first event of every instance made from the snapshot,
+# each in registration order. Either may be used as a decorator.
+_before_snapshot = []
+_after_restore = []
+_restore_pending = False
+
+
+def register_before_snapshot(func, *args, **kwargs):
+    _before_snapshot.append((func, args, kwargs))
+    return func
+
+
+def register_after_restore(func, *args, **kwargs):
+    _after_restore.append((func, args, kwargs))
+    return func
+
+
+def get_before_snapshot():
+    return list(_before_snapshot)
+
+
+def get_after_restore():
+    return list(_after_restore)
+
+
+_hooks_module = type(sys)("snapshot_restore_py")
+for _f in (register_before_snapshot, register_after_restore,
+           get_before_snapshot, get_after_restore):
+    setattr(_hooks_module, _f.__name__, _f)
+sys.modules["snapshot_restore_py"] = _hooks_module
+del _f
+
+
+def _run_hooks(hooks):
+    for func, args, kwargs in hooks:
+        func(*args, **kwargs)
+
+
+def _restored():
+    """The first event of an instance made from a snapshot: what must not
+    be the snapshot's is made anew before the handler runs."""
+    global _restore_pending
+    _restore_pending = False
+    random.seed()  # a seed of its own, not the one drawn at init
+    try:
+        os.chdir(os.environ.get("LAMBDA_TASK_ROOT", "/var/task"))
+    except OSError:
+        pass
+    try:
+        _run_hooks(_after_restore)
+    except Exception as e:
+        err = _from_exception(e)
+        raise _Fault("Runtime.AfterRestoreError", f"{err.error_type}: {err.error_message}",
+                     err.stack_trace)
+
 
 # ---------------------------------------------------------------- logging
 # AWS's Python runtime: the root logger gets one handler writing
@@ -227,7 +422,7 @@ _encoder = _Encoder()
 _handler = None
 
 
-def _load_handler():
+def _load_handler(snapshotting=False):
     global _handler
     sys.dont_write_bytecode = True  # the task root is read-only
     # Read at init, not at build: the real environment only exists now.
@@ -235,10 +430,22 @@ def _load_handler():
     for p in (task_root, "/opt/python"):
         if p not in sys.path:
             sys.path.insert(0 if p == task_root else 1, p)
+    if snapshotting:
+        # chdir fills wasi-libc's preopen table; a restored instance does it
+        # before its first event instead.
+        return _import_handler(without=importlib.machinery.PathFinder)
     try:
         os.chdir(task_root)
     except OSError:
         pass
+    return _import_handler()
+
+
+def _import_handler(without=None):
+    """Imports the `_HANDLER` module and returns its function. `without`
+    is a finder kept out of sys.meta_path meanwhile: in a snapshotted init,
+    the path finder, which looks for modules through wasi-libc."""
+    global _handler
     level = os.environ.get("AWS_LAMBDA_LOG_LEVEL", "").upper()
     if level in logging._nameToLevel:
         logging.getLogger().setLevel(level)
@@ -251,6 +458,9 @@ def _load_handler():
     if modname.split(".")[0] in sys.builtin_module_names:
         raise _Fault("Runtime.BuiltInModuleConflict",
                      f"Cannot use built-in module {modname} as a handler module")
+    kept = sys.meta_path[:]
+    if without is not None:
+        sys.meta_path[:] = [f for f in kept if f is not without]
     try:
         module = importlib.import_module(modname.replace("/", "."))
     except ImportError as e:
@@ -260,6 +470,8 @@ def _load_handler():
         raise _Fault("Runtime.UserCodeSyntaxError",
                      f"Syntax error in module '{modname}': {e}",
                      ['  File "%s" Line %s\n    %s' % (e.filename, e.lineno, e.text)])
+    finally:
+        sys.meta_path[:] = kept
     try:
         _handler = getattr(module, fname)
     except AttributeError:
@@ -270,8 +482,16 @@ def _load_handler():
 
 class WitWorld(wit_world.WitWorld):
     def init(self) -> None:
+        global _restore_pending
         try:
-            _load_handler()
+            if os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") == "snap-start":
+                _load_handler(snapshotting=True)
+                _run_hooks(_before_snapshot)
+                sys.stdout.flush()
+                sys.stderr.flush()
+                _restore_pending = True
+            else:
+                _load_handler()
         except _Fault as f:
             _log_error(f.error)
             raise Err(f.error)
@@ -288,6 +508,8 @@ class WitWorld(wit_world.WitWorld):
         else:
             os.environ.pop("_X_AMZN_TRACE_ID", None)
         try:
+            if _restore_pending:
+                _restored()
             fn = _handler or _load_handler()
             try:
                 payload = json.loads(event) if event else None

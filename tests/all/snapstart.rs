@@ -6,7 +6,7 @@ use std::path::Path;
 use serde_json::json;
 use wasmfn::{FunctionConfig, Host, LoadError, Policy};
 
-use crate::support::{guest, host, invoke, js_probe, json, options};
+use crate::support::{guest, host, invoke, js_probe, json, options, py_probe};
 
 /// The probe with SnapStart, a fresh instance per invocation (so that
 /// every call is a restore), and `env` on top.
@@ -234,22 +234,94 @@ async fn a_javascript_function_starts_from_its_snapshot() {
     );
 }
 
-#[test]
-fn a_python_function_is_refused_naming_what_holds_the_snapshot_back() {
-    // The Python engine's CPython keeps wasi-libc's preopened directories
-    // after importing the module; the message says what is open and why.
-    let (manifest, _) =
-        wasmfn::Manifest::load(&crate::support::root().join("functions/python/serverless.yml"))
-            .unwrap();
-    let wasmfn::HandlerSource::Python(handler) = manifest.handler("hello").unwrap() else {
-        panic!("hello is Python");
-    };
-    let built = crate::support::python_engine(&handler);
-    let mut config = manifest.function_config("hello").unwrap();
+/// The Python probe with SnapStart, a fresh instance per invocation, and
+/// `env` on top.
+fn py_snap(
+    host: &Host,
+    env: &[(&str, &str)],
+) -> Result<std::sync::Arc<wasmfn::Function>, LoadError> {
+    let built = py_probe();
+    let mut config = FunctionConfig::new("py-snap");
+    config.handler = Some("probe.handler".into());
     config.task_root = Some(built.task_root);
     config.snap_start = true;
-    let err = host().load(&built.engine, config).err().expect("refused");
+    config.pool.policy = Policy::Fresh;
+    for (k, v) in env {
+        config.environment.push((k.to_string(), v.to_string()));
+    }
+    host.load(&built.engine, config)
+}
+
+#[tokio::test]
+async fn a_python_function_starts_from_its_snapshot() {
+    let host = host();
+    let f = py_snap(
+        &host,
+        &[("PROBE_INIT_MAP", "1000"), ("PROBE_MARK", "at init")],
+    )
+    .expect("snapshot");
+    let snapstart = || async {
+        let inv = invoke(&f, &json!({"action": "snapstart"})).await;
+        assert!(inv
+            .report
+            .line(&inv.request_id)
+            .contains("Restore Duration"));
+        let logs = inv.log_text();
+        assert!(!logs.contains("py probe init"), "{logs}");
+        assert!(logs.contains("after restore"), "{logs}");
+        json(&inv.result.expect("snapstart"))
+    };
+    let first = snapstart().await;
+    // init's module scope (a package imported, a table built, the hooks
+    // registered) is there, and ran once: in the snapshot.
+    assert_eq!(first["invocations"], 1, "{first}");
+    assert_eq!(first["inits"], 1, "{first}");
+    assert_eq!(first["table"], 1000, "{first}");
+    assert_eq!(
+        first["hooks"],
+        json!({"beforeSnapshot": 1, "afterRestore": 1}),
+        "{first}"
+    );
+    assert_eq!(first["initializationType"], "snap-start");
+    assert_eq!(first["initEnv"], "at init", "{first}");
+    // The working directory is /var/task again after the restore.
+    assert_eq!(first["data"], "task file", "{first}");
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    let second = snapstart().await;
+    // What init read of the clock is frozen in the snapshot; the clock is
+    // not.
+    assert_eq!(second["initTime"], first["initTime"]);
+    let (init, now) = (
+        second["initTime"].as_f64().unwrap(),
+        second["now"].as_f64().unwrap(),
+    );
+    assert!(now - init >= 0.05, "{second}");
+    assert!(now > first["now"].as_f64().unwrap(), "{first} {second}");
+    let log = invoke(&f, &json!({"action": "log"})).await;
+    let text = log.log_text();
+    assert!(
+        text.contains("[WARNING]") && text.contains("warn"),
+        "{text}"
+    );
+    assert!(text.contains("to stderr"), "{text}");
+    let late = invoke(&f, &json!({"action": "import"})).await;
+    assert_eq!(json(&late.result.unwrap())["late"], "imported late");
+    let (a, b) = two_draws(&f).await;
+    assert_ne!(a["uuid"], b["uuid"]);
+    assert_ne!(
+        a["random"], b["random"],
+        "random is seeded anew in every restored instance"
+    );
+}
+
+#[test]
+fn a_python_file_left_open_by_init_is_refused_with_the_fix() {
+    let host = host();
+    let err = py_snap(&host, &[("PROBE_INIT_OPEN", "1")])
+        .err()
+        .expect("refused");
     let message = err.to_string();
+    assert!(message.contains("py-snap"), "{message}");
     assert!(message.contains("file(s) or directories"), "{message}");
-    assert!(message.contains("preopened directories"), "{message}");
+    assert!(message.contains("open() or os at init"), "{message}");
 }

@@ -255,6 +255,16 @@ pub fn python_engine(handler: &wasmfn::PythonHandler) -> wasmfn::PyFunction {
     }
 }
 
+/// The Python probe (tests/guests/py-probe, `probe.handler`) on the
+/// Python engine.
+pub fn py_probe() -> wasmfn::PyFunction {
+    let task_root = std::fs::canonicalize(root().join("tests/guests/py-probe")).unwrap();
+    python_engine(&wasmfn::PythonHandler {
+        module: task_root.join("probe.py"),
+        task_root,
+    })
+}
+
 /// A one-function project in a fresh directory (`f`, with `runtime` and
 /// `handler`, and `files` beside its manifest), invoked once with
 /// `wasmfn invoke f`.

@@ -24,7 +24,9 @@ pub enum SnapshotError {
          dangle in every restored instance. Close them before init returns (drop the file or \
          client, or do that work in the handler or an after-restore hook). A guest on \
          wasi-libc must also give back libc's own: its stdio streams and preopened \
-         directories (the Rust SDK and the JavaScript engine do; the Python engine cannot yet)",
+         directories (the Rust SDK does). In a Python function that means no file access \
+         through open() or os at init, since CPython's libc keeps what it opened: the \
+         engine's imports and print hold nothing",
         .0[0] + .0[1] + .0[2], .0[0], .0[1], .0[2]
     )]
     OpenHandles([usize; 3]),

@@ -26,7 +26,8 @@ use super::toolchain::{self, hex, publish};
 use crate::manifest::NodeHandler;
 
 /// The toolchain's own files, as `(path inside the toolchain, contents)`;
-/// with [`toolchain::KEYVALUE_WIT`] they make the toolchain.
+/// with [`toolchain::ENGINE_WIT`] and [`toolchain::KEYVALUE_WIT`] they make
+/// the toolchain.
 const FILES: &[(&str, &str)] = &[
     ("package.json", include_str!("../../../js/package.json")),
     (
@@ -40,29 +41,9 @@ const FILES: &[(&str, &str)] = &[
         "wit/js-handler.wit",
         include_str!("../../../js/wit/js-handler.wit"),
     ),
-    (
-        "wit/deps/cli/environment.wit",
-        include_str!("../../../js/wit/deps/cli/environment.wit"),
-    ),
-    (
-        "wit/deps/filesystem/filesystem.wit",
-        include_str!("../../../js/wit/deps/filesystem/filesystem.wit"),
-    ),
-    (
-        "wit/deps/io/io.wit",
-        include_str!("../../../js/wit/deps/io/io.wit"),
-    ),
-    (
-        "wit/deps/clocks/clocks.wit",
-        include_str!("../../../js/wit/deps/clocks/clocks.wit"),
-    ),
-    (
-        "wit/deps/handler/handler.wit",
-        include_str!("../../../wit/handler.wit"),
-    ),
 ];
 
-const TOOLCHAIN: &[&[(&str, &str)]] = &[FILES, toolchain::KEYVALUE_WIT];
+const TOOLCHAIN: &[&[(&str, &str)]] = &[FILES, toolchain::ENGINE_WIT, toolchain::KEYVALUE_WIT];
 
 /// Why a JavaScript handler could not be built.
 #[derive(Debug, thiserror::Error)]

@@ -22,7 +22,8 @@ use super::toolchain::{self, publish};
 use crate::manifest::PythonHandler;
 
 /// The toolchain's own files, as `(path inside the toolchain, contents)`;
-/// with [`toolchain::KEYVALUE_WIT`] they make the toolchain.
+/// with [`toolchain::ENGINE_WIT`] and [`toolchain::KEYVALUE_WIT`] they make
+/// the toolchain.
 const FILES: &[(&str, &str)] = &[
     (
         "requirements.txt",
@@ -32,10 +33,13 @@ const FILES: &[(&str, &str)] = &[
         "wasmfn_engine.py",
         include_str!("../../../python/wasmfn_engine.py"),
     ),
-    ("wit/handler.wit", include_str!("../../../wit/handler.wit")),
+    (
+        "wit/py-handler.wit",
+        include_str!("../../../python/wit/py-handler.wit"),
+    ),
 ];
 
-const TOOLCHAIN: &[&[(&str, &str)]] = &[FILES, toolchain::KEYVALUE_WIT];
+const TOOLCHAIN: &[&[(&str, &str)]] = &[FILES, toolchain::ENGINE_WIT, toolchain::KEYVALUE_WIT];
 
 /// Why the Python engine could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -178,7 +182,7 @@ fn install_and_build(dir: &Path) -> Result<(), PyBuildError> {
             "-d",
             "wit",
             "-w",
-            "wasmfn:handler/handler@0.1.0",
+            "wasmfn:py-handler/handler@0.1.0",
             "componentize",
             "wasmfn_engine",
             "-o",

@@ -6,6 +6,32 @@ use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
+/// The WIT both engines' worlds are made of, at its place in a toolchain:
+/// the handler world and the parts of WASI the engines call themselves
+/// (the environment, stdout and stderr, the preopened directories).
+pub const ENGINE_WIT: &[(&str, &str)] = &[
+    (
+        "wit/deps/handler/handler.wit",
+        include_str!("../../../wit/handler.wit"),
+    ),
+    (
+        "wit/deps/cli/environment.wit",
+        include_str!("../../../wit/deps/cli/environment.wit"),
+    ),
+    (
+        "wit/deps/filesystem/filesystem.wit",
+        include_str!("../../../wit/deps/filesystem/filesystem.wit"),
+    ),
+    (
+        "wit/deps/io/io.wit",
+        include_str!("../../../wit/deps/io/io.wit"),
+    ),
+    (
+        "wit/deps/clocks/clocks.wit",
+        include_str!("../../../wit/deps/clocks/clocks.wit"),
+    ),
+];
+
 /// The vendored wasi:keyvalue WIT that both engines' worlds import, at its
 /// place in a toolchain.
 pub const KEYVALUE_WIT: &[(&str, &str)] = &[

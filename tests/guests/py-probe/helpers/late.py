@@ -1,0 +1,2 @@
+"""Imported only by the `import` action, after a restore."""
+VALUE = "imported late"
