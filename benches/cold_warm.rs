@@ -61,18 +61,22 @@ struct Setup {
     runtime: Runtime,
 }
 
-fn setup() -> Setup {
-    let wasm = hello_wasm();
-    let cache = tempfile::tempdir().unwrap();
-    let options = |pooling| HostOptions {
+/// A host's options: the default engine with `pooling`, caching in `cache`.
+fn options(cache: &Path, pooling: PoolingMode) -> HostOptions {
+    HostOptions {
         engine: EngineOptions {
             pooling,
             ..EngineOptions::default()
         },
-        cache_dir: cache.path().to_owned(),
-    };
-    let host = Host::new(options(PoolingMode::Required)).expect("pooling host");
-    let on_demand = Host::new(options(PoolingMode::Off)).expect("on-demand host");
+        cache_dir: cache.to_owned(),
+    }
+}
+
+fn setup() -> Setup {
+    let wasm = hello_wasm();
+    let cache = tempfile::tempdir().unwrap();
+    let host = Host::new(options(cache.path(), PoolingMode::Required)).expect("pooling host");
+    let on_demand = Host::new(options(cache.path(), PoolingMode::Off)).expect("on-demand host");
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -307,6 +311,7 @@ fn benches(c: &mut Criterion) {
     invoke(c, &s);
     snapshot::interleaved(&s);
     snapshot::group(c, &s);
+    snapshot::build(c, &s);
 }
 
 criterion_group! {

@@ -10,14 +10,18 @@
 //! * printed before it, measured interleaved: restored cold start over
 //!   `hello`'s cold start (the target is ≤ 1.2×: init's cost is gone), and
 //!   warm calls on a restored instance over warm calls on an initialized one
-//!   (the target is within 3 %).
+//!   (the target is within 3 %);
+//! * `snapshot_build`: loading `hello` on an empty cache, plainly (compile)
+//!   and with SnapStart (instrument, run init, snapshot, compile the
+//!   snapshot), each on a new host; and, printed after it, their same-run
+//!   ratio (the target is ≤ 2×).
 
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use criterion::Criterion;
-use wasmfn::{Function, FunctionConfig, GuestBuilder, InvokeRequest, Policy};
+use wasmfn::{Function, FunctionConfig, GuestBuilder, Host, InvokeRequest, Policy, PoolingMode};
 
 use super::Setup;
 
@@ -120,4 +124,48 @@ pub fn group(c: &mut Criterion, s: &Setup) {
         });
     }
     group.finish();
+}
+
+/// How long loading `hello` takes on an empty cache and a new host, with
+/// SnapStart or without.
+fn build_once(wasm: &Path, snap_start: bool) -> Duration {
+    let cache = tempfile::tempdir().unwrap();
+    let host = Host::new(super::options(cache.path(), PoolingMode::Off)).expect("host");
+    let mut config = FunctionConfig::new("hello");
+    config.snap_start = snap_start;
+    let start = Instant::now();
+    std::hint::black_box(host.load(wasm, config).expect("load hello"));
+    start.elapsed()
+}
+
+/// The `snapshot_build` group, then the interleaved ratio of a snapshot's
+/// build to a plain compile.
+pub fn build(c: &mut Criterion, s: &Setup) {
+    let mut group = c.benchmark_group("snapshot_build");
+    group.sample_size(10);
+    for (name, snap_start) in [("hello_compile", false), ("hello_snapshot", true)] {
+        group.bench_function(name, |b| {
+            b.iter_custom(|iters| (0..iters).map(|_| build_once(&s.wasm, snap_start)).sum())
+        });
+    }
+    group.finish();
+    let quick = std::env::args().any(|a| a == "--test");
+    let rounds = if quick { 1 } else { 9 };
+    let mut ratios: Vec<f64> = (0..rounds)
+        .map(|_| {
+            let plain = build_once(&s.wasm, false).as_secs_f64();
+            build_once(&s.wasm, true).as_secs_f64() / plain
+        })
+        .collect();
+    if quick {
+        println!("snapshot_build ratio: ran (not measured under --test)");
+        return;
+    }
+    ratios.sort_by(f64::total_cmp);
+    println!(
+        "snapshot build of hello / its plain compile, interleaved: {:.2}× (median of {rounds} rounds; range {:.2}×–{:.2}×)",
+        ratios[rounds / 2],
+        ratios[0],
+        ratios[rounds - 1]
+    );
 }
