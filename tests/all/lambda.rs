@@ -340,19 +340,8 @@ fn elf_machine(bytes: &[u8]) -> u16 {
 
 fn unzip(zip_path: &std::path::Path, into: &std::path::Path) -> Vec<String> {
     let mut archive = zip::ZipArchive::new(std::fs::File::open(zip_path).unwrap()).unwrap();
-    let mut names = Vec::new();
-    for i in 0..archive.len() {
-        let mut entry = archive.by_index(i).unwrap();
-        let path = into.join(entry.name());
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        let mut out = std::fs::File::create(&path).unwrap();
-        std::io::copy(&mut entry, &mut out).unwrap();
-        if let Some(mode) = entry.unix_mode() {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
-        }
-        names.push(entry.name().to_string());
-    }
+    let names = archive.file_names().map(String::from).collect();
+    archive.extract(into).unwrap();
     names
 }
 
@@ -514,7 +503,7 @@ async fn a_packaged_snapstart_function_starts_from_its_snapshot() {
     let manifest = package_manifest(
         dir.path(),
         &format!(
-            "handler: {}\nsnapStart: true\nenvironment:\n  PROBE_INIT_MAP: '100'",
+            "handler: {}\nsnapStart: true\nenvironment:\n  PROBE_INIT_MAP: '100'\n  PROBE_INIT_TMP: '1'",
             guest("probe").display()
         ),
     );
@@ -529,7 +518,13 @@ async fn a_packaged_snapstart_function_starts_from_its_snapshot() {
     let (posted, stderr) = run_bootstrap(
         dir.path(),
         &task_root,
-        vec![event("first", json!({"action": "snapstart"}))],
+        vec![
+            event("first", json!({"action": "snapstart"})),
+            event(
+                "second",
+                json!({"action": "read", "text": "/tmp/init/seed.txt"}),
+            ),
+        ],
     )
     .await;
     let counter = &posted[0].body;
@@ -538,6 +533,18 @@ async fn a_packaged_snapstart_function_starts_from_its_snapshot() {
     assert_eq!(counter["table"], 100, "{counter}");
     assert_eq!(counter["inits"], 1, "{counter}");
     assert_eq!(counter["afterRestore"], 1, "{counter}");
+    // What init wrote to /tmp ships beside the snapshot, and is there.
+    assert!(
+        names
+            .iter()
+            .any(|n| n == "functions/hello.tmp/init/seed.txt"),
+        "{names:?}"
+    );
+    assert_eq!(
+        posted[1].body["content"], "written at init",
+        "{:?}",
+        posted[1].body
+    );
     assert!(
         !stderr.contains("compil"),
         "no compilation at start-up: {stderr}"

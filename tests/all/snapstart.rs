@@ -121,6 +121,26 @@ async fn files_work_in_a_restored_instance() {
     assert_eq!(json(&inv.result.unwrap())["written"], 3);
 }
 
+#[tokio::test]
+async fn what_init_wrote_to_tmp_is_in_every_restored_instance() {
+    let host = host();
+    let f = snap_probe(&host, &[("PROBE_INIT_TMP", "1")]).expect("snapshot");
+    let read = || async {
+        let inv = invoke(&f, &json!({"action": "read", "text": "/tmp/init/seed.txt"})).await;
+        json(&inv.result.unwrap())["content"].clone()
+    };
+    assert_eq!(read().await, "written at init");
+    // Each restored instance has a copy of its own: a write in one (under
+    // the fresh policy, every call is a new instance) is not in the next.
+    let write = invoke(
+        &f,
+        &json!({"action": "write", "text": "/tmp/init/seed.txt", "n": 3}),
+    )
+    .await;
+    assert_eq!(json(&write.result.unwrap())["written"], 3);
+    assert_eq!(read().await, "written at init");
+}
+
 #[test]
 fn a_failing_init_fails_the_snapshot_with_the_guests_message() {
     let host = host();

@@ -129,6 +129,11 @@ pub fn run(cli: &Cli, args: &PackageArgs) -> anyhow::Result<ExitCode> {
         for (name, wasm, bytes) in &components {
             zip.start_file(format!("functions/{name}.wasm"), plain)?;
             zip.write_all(bytes)?;
+            // What a snapshotted init left in /tmp goes beside its snapshot.
+            let tmp = wasmfn::engine::snapshot_tmp(wasm);
+            if tmp.is_dir() {
+                add_tree(&mut zip, &tmp, &format!("functions/{name}.tmp"), plain)?;
+            }
             let (artifact, compiled) = host.precompile(wasm, bytes)?;
             zip.start_file(
                 format!("{}/{artifact}", super::bundle::ARTIFACTS_DIR),
@@ -155,6 +160,28 @@ pub fn run(cli: &Cli, args: &PackageArgs) -> anyhow::Result<ExitCode> {
         manifest.service
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Adds the files under `dir` to `zip` at `prefix/…`.
+fn add_tree(
+    zip: &mut zip::ZipWriter<std::fs::File>,
+    dir: &Path,
+    prefix: &str,
+    options: SimpleFileOptions,
+) -> anyhow::Result<()> {
+    for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
+        let entry = entry?;
+        let name = format!("{prefix}/{}", entry.file_name().to_string_lossy());
+        let kind = entry.file_type()?;
+        if kind.is_dir() {
+            zip.add_directory(&name, options)?;
+            add_tree(zip, &entry.path(), &name, options)?;
+        } else if kind.is_file() {
+            zip.start_file(&name, options)?;
+            zip.write_all(&std::fs::read(entry.path())?)?;
+        }
+    }
+    Ok(())
 }
 
 /// The manifest as it goes in the zip: every handler points at the

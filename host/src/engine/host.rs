@@ -211,6 +211,8 @@ impl Host {
                 path: path.to_owned(),
                 message: format!("{e:#}"),
             })?;
+        // A restored function's instances start with what init left in /tmp.
+        let tmp_seed = Some(super::snapshot_tmp(path)).filter(|dir| !run_init && dir.is_dir());
         let files = FunctionFiles::new(
             &config.name,
             &config.layers,
@@ -220,7 +222,8 @@ impl Host {
         .map_err(|source| LoadError::Files {
             function: config.name.clone(),
             source,
-        })?;
+        })?
+        .with_tmp_seed(tmp_seed);
         let mut kv = Grants::default();
         for grant in &config.key_value_stores {
             let store = crate::capability::kv::open(grant).map_err(|e| LoadError::Store {

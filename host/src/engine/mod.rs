@@ -15,6 +15,7 @@ pub mod cache;
 pub mod host;
 pub mod snapshot;
 
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -252,6 +253,13 @@ const MARK: &[u8] = b"wasmfn:snapshot";
 /// Whether `wasm` is a snapshot this host took.
 pub fn is_snapshot(wasm: &[u8]) -> bool {
     wasm.ends_with(&mark_section())
+}
+
+/// Where what a snapshot's `init` left in `/tmp` is kept: beside the
+/// snapshot, in the cache and in a package alike (`hello.wasm`, `hello.tmp/`).
+/// Every restored instance's `/tmp` starts as a copy of it.
+pub fn snapshot_tmp(snapshot: &Path) -> PathBuf {
+    snapshot.with_extension("tmp")
 }
 
 /// The custom section: id 0, its size, the name's length, the name.

@@ -18,7 +18,9 @@
 //! restored instance sees. WASI's random and clocks stay live, since they
 //! are host calls. Host resources cannot be frozen at all, so an `init`
 //! that returns holding one (an open file, a stream, a bucket, a request)
-//! fails the snapshot with a message saying so.
+//! fails the snapshot with a message saying so. What `init` wrote to
+//! `/tmp` is kept beside the snapshot, and every restored instance's `/tmp`
+//! starts as a copy of it, as SnapStart snapshots the disk too.
 
 use std::hash::{Hash, Hasher as _};
 use std::path::{Path, PathBuf};
@@ -70,18 +72,21 @@ impl Host {
         }
         observer.snapshotting(path);
         let start = std::time::Instant::now();
-        let mut bytes = self.take_snapshot(path, wasm, config)?;
+        let mut bytes = self.take_snapshot(path, wasm, config, &super::snapshot_tmp(&out))?;
         bytes.extend_from_slice(&mark_section());
         self.cache().write_atomically(&out, &bytes)?;
         observer.snapshotted(path, start.elapsed());
         Ok((out, bytes))
     }
 
+    /// Runs `init` and snapshots it; what init left in `/tmp` goes to
+    /// `tmp_out` (which is removed when it left nothing).
     fn take_snapshot(
         &self,
         path: &Path,
         wasm: &[u8],
         config: &FunctionConfig,
+        tmp_out: &Path,
     ) -> Result<Vec<u8>, LoadError> {
         let failed = |message: String| LoadError::Snapshot {
             function: config.name.clone(),
@@ -152,10 +157,30 @@ impl Host {
                                 }
                             )));
                         }
-                        instance
-                            .snapshot(&wizer, &cx)
-                            .await
-                            .map_err(|e| failed(e.to_string()))
+                        // The disk is part of the snapshot, as on SnapStart.
+                        let staging = tmp_out.with_extension(format!("tmp-{}", std::process::id()));
+                        let _ = std::fs::remove_dir_all(&staging);
+                        let (kept, bytes) = match instance.copy_tmp(&staging) {
+                            Ok(kept) => (
+                                kept,
+                                instance
+                                    .snapshot(&wizer, &cx)
+                                    .await
+                                    .map_err(|e| failed(e.to_string())),
+                            ),
+                            Err(e) => (
+                                false,
+                                Err(failed(format!("copying what init left in /tmp: {e}"))),
+                            ),
+                        };
+                        let _ = std::fs::remove_dir_all(tmp_out);
+                        if kept && bytes.is_ok() {
+                            std::fs::rename(&staging, tmp_out).map_err(|e| {
+                                failed(format!("keeping what init left in /tmp: {e}"))
+                            })?;
+                        }
+                        let _ = std::fs::remove_dir_all(&staging);
+                        bytes
                     })
                 })
                 .join()

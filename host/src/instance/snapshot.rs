@@ -36,6 +36,19 @@ pub enum SnapshotError {
 }
 
 impl Instance {
+    /// Copies what the guest left in its `/tmp` into `to`; false, with
+    /// nothing copied, when it left nothing there.
+    pub fn copy_tmp(&mut self, to: &std::path::Path) -> std::io::Result<bool> {
+        let Some(tmp) = self.store.data_mut().files.tmp_mut() else {
+            return Ok(false);
+        };
+        if std::fs::read_dir(tmp.path())?.next().is_none() {
+            return Ok(false);
+        }
+        crate::capability::files::copy_tree(tmp.path(), to)?;
+        Ok(true)
+    }
+
     /// Writes this instance's state into a copy of the component that
     /// `cx` was instrumented from. The instance must have been made from
     /// that instrumentation.

@@ -209,6 +209,9 @@ pub struct FunctionFiles {
     /// The directory mounted at `/var/task`, if any.
     task: Option<Dir>,
     tmp_cap_bytes: u64,
+    /// What every instance's `/tmp` starts with: for a function restored
+    /// from a SnapStart snapshot, what its `init` left in `/tmp`.
+    tmp_seed: Option<PathBuf>,
     /// Always `Some` until dropped, when the janitor removes it.
     root: Option<tempfile::TempDir>,
 }
@@ -272,8 +275,17 @@ impl FunctionFiles {
             opt,
             task,
             tmp_cap_bytes: u64::from(tmp_mb) << 20,
+            tmp_seed: None,
             root: Some(root),
         })
+    }
+
+    /// Every instance's `/tmp` starts as a copy of `seed` (copied when the
+    /// instance first opens its files), as SnapStart restores the disk of
+    /// the snapshotted environment along with its memory.
+    pub fn with_tmp_seed(mut self, seed: Option<PathBuf>) -> Self {
+        self.tmp_seed = seed;
+        self
     }
 
     /// An empty `/tmp` for one instance: a ready one, or (when a burst
@@ -290,12 +302,16 @@ impl FunctionFiles {
         if left < READY / 2 && !self.ready.refilling.swap(true, Ordering::AcqRel) {
             let _ = janitor().send(Chore::Refill(self.ready.clone()));
         }
-        Ok(InstanceTmp {
+        let tmp = InstanceTmp {
             path,
             ready: self.ready.clone(),
             cap_bytes: self.tmp_cap_bytes,
             next_check: Instant::now() + CHECK_INTERVAL,
-        })
+        };
+        if let Some(seed) = &self.tmp_seed {
+            copy_tree(seed, &tmp.path)?;
+        }
+        Ok(tmp)
     }
 
     /// The directory holding this function's instance `/tmp`s.
@@ -487,8 +503,9 @@ impl Drop for InstanceTmp {
     }
 }
 
-/// Copies the tree `from` into `to` (merging, overwriting files).
-fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
+/// Copies the tree `from` into `to` (merging, overwriting files; links are
+/// left out).
+pub fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(to)?;
     for entry in std::fs::read_dir(from)? {
         let entry = entry?;

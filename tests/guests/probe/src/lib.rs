@@ -47,6 +47,12 @@ fn init() -> Result<(), Error> {
         let table = (0..n).map(|i| (format!("key-{i:08}"), i * i)).collect();
         let _ = TABLE.set(table);
     }
+    if std::env::var("PROBE_INIT_TMP").is_ok() {
+        // What init leaves on disk, as a model or an asset downloaded then.
+        std::fs::create_dir_all("/tmp/init")
+            .and_then(|()| std::fs::write("/tmp/init/seed.txt", "written at init"))
+            .map_err(|e| Error::new("InitError", e.to_string()))?;
+    }
     if std::env::var("PROBE_INIT_OPEN").is_ok() {
         // A file of its own left open across the snapshot.
         let file = std::fs::File::create("/tmp/kept-by-init")
