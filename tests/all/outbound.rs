@@ -17,7 +17,7 @@ use wasmfn::FunctionConfig;
 use crate::support::{host, invoke, json, load};
 
 /// A local origin answering `pong <path>`, and 32 MiB on `/huge`.
-async fn origin() -> SocketAddr {
+pub async fn origin() -> SocketAddr {
     counting_origin().await.0
 }
 

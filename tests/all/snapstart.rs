@@ -141,6 +141,36 @@ async fn what_init_wrote_to_tmp_is_in_every_restored_instance() {
     assert_eq!(read().await, "written at init");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_outbound_request_finished_at_init_snapshots_and_the_restored_can_request_again() {
+    // Connections are the host's (its pooled client), not the guest's: an
+    // init whose request is done holds no handle, and a restored instance
+    // reaches the origin through the host as any instance does. (An init
+    // still holding a request or response is refused as holding "other"
+    // resources.)
+    let origin = crate::outbound::origin().await;
+    let host = host();
+    let mut config = FunctionConfig::new("snap-fetch");
+    config.snap_start = true;
+    config.pool.policy = Policy::Fresh;
+    config.allowed_outbound = std::sync::Arc::new(
+        wasmfn::capability::http::AllowList::parse(&[format!("http://{origin}")]).unwrap(),
+    );
+    config.environment.push((
+        "PROBE_INIT_FETCH".into(),
+        format!("http://{origin}/at-init"),
+    ));
+    let f = tokio::task::block_in_place(|| host.load(&guest("probe"), config)).expect("snapshot");
+    let inv = invoke(&f, &json!({"action": "snapstart"})).await;
+    assert_eq!(json(&inv.result.unwrap())["initFetched"], "pong /at-init");
+    let inv = invoke(
+        &f,
+        &json!({"action": "fetch", "text": format!("http://{origin}/again")}),
+    )
+    .await;
+    assert_eq!(json(&inv.result.unwrap())["body"], "pong /again");
+}
+
 #[test]
 fn a_failing_init_fails_the_snapshot_with_the_guests_message() {
     let host = host();

@@ -127,6 +127,9 @@ impl InstanceState {
         linker.allow_shadowing(false);
         // Whether a request goes out is the function's allow-list's call.
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(linker)?;
+        linker.allow_shadowing(true);
+        crate::capability::http::outgoing::add_to_linker(linker)?;
+        linker.allow_shadowing(false);
         kv::add_to_linker(linker, |state| KvView {
             grants: &state.kv,
             table: &mut state.table,

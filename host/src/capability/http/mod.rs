@@ -19,6 +19,7 @@
 //! May import: nothing of the crate above `capability`.
 
 pub mod client;
+pub mod outgoing;
 
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;

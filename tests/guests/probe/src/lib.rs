@@ -17,6 +17,8 @@ static AFTER_RESTORE: AtomicU64 = AtomicU64::new(0);
 static TABLE: std::sync::OnceLock<std::collections::BTreeMap<String, u64>> =
     std::sync::OnceLock::new();
 /// The files `open` keeps open across invocations.
+/// What `init` fetched when `PROBE_INIT_FETCH=URL` asks it to.
+static INIT_FETCHED: std::sync::OnceLock<String> = std::sync::OnceLock::new();
 static KEPT: std::sync::Mutex<Vec<std::fs::File>> = std::sync::Mutex::new(Vec::new());
 
 #[derive(Deserialize)]
@@ -52,6 +54,15 @@ fn init() -> Result<(), Error> {
         std::fs::create_dir_all("/tmp/init")
             .and_then(|()| std::fs::write("/tmp/init/seed.txt", "written at init"))
             .map_err(|e| Error::new("InitError", e.to_string()))?;
+    }
+    if let Ok(url) = std::env::var("PROBE_INIT_FETCH") {
+        // An outbound request at init, finished before init returns.
+        let body = wasmfn_guest::http_client::Client::new()
+            .get(&url)
+            .send()
+            .and_then(|r| r.body())
+            .map_err(|e| Error::new("InitError", format!("{e:?}")))?;
+        let _ = INIT_FETCHED.set(String::from_utf8_lossy(&body).into_owned());
     }
     if std::env::var("PROBE_INIT_OPEN").is_ok() {
         // A file of its own left open across the snapshot.
@@ -120,6 +131,7 @@ async fn handler(event: Value, ctx: Context) -> Result<Value, Error> {
             "beforeSnapshot": BEFORE_SNAPSHOT.load(Ordering::SeqCst),
             "afterRestore": AFTER_RESTORE.load(Ordering::SeqCst),
             "table": TABLE.get().map(|t| t.len()),
+            "initFetched": INIT_FETCHED.get(),
             "initializationType": std::env::var("AWS_LAMBDA_INITIALIZATION_TYPE").ok(),
         }),
         "random" => json!({ "random": wasip2::random::random::get_random_u64() }),
