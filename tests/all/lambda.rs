@@ -62,7 +62,10 @@ async fn serve_mock(mock: Arc<Mock>) -> u16 {
 }
 
 async fn answer(mock: &Mock, req: http::Request<Incoming>) -> http::Response<Full<Bytes>> {
-    let path = req.uri().path().to_string();
+    // Served at the root (as Lambda's is) and under `/.rt`, where
+    // cargo-lambda's emulator serves it.
+    let path = req.uri().path();
+    let path = path.strip_prefix("/.rt").unwrap_or(path).to_string();
     if path == "/2018-06-01/runtime/invocation/next" {
         // Hand out the next event; with none left, hold the poll open as
         // Lambda does between events.
@@ -77,11 +80,14 @@ async fn answer(mock: &Mock, req: http::Request<Incoming>) -> http::Response<Ful
             p.0 += 1;
             p.1 = p.1.max(p.0);
         }
-        // The deadline is five seconds from when the event is handed out.
+        // The deadline is five seconds from when the event is handed out,
+        // unless the event brings its own.
         let mut response = http::Response::builder()
             .header("Lambda-Runtime-Aws-Request-Id", &next.id)
-            .header("Lambda-Runtime-Deadline-Ms", deadline_in(5_000))
             .header("content-type", "application/json");
+        if !next.headers.iter().any(|(k, _)| *k == DEADLINE) {
+            response = response.header(DEADLINE, deadline_in(5_000));
+        }
         for (k, v) in &next.headers {
             response = response.header(*k, v);
         }
@@ -102,6 +108,8 @@ async fn answer(mock: &Mock, req: http::Request<Incoming>) -> http::Response<Ful
         .body(Full::new(Bytes::from_static(b"{\"status\":\"OK\"}")))
         .unwrap()
 }
+
+const DEADLINE: &str = "Lambda-Runtime-Deadline-Ms";
 
 fn deadline_in(ms: u64) -> String {
     (SystemTime::now()
@@ -288,20 +296,85 @@ async fn events_flow_through_the_runtime_api_with_their_context() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bad_module_is_an_init_error() {
+    // At the Runtime API's address as Lambda sets it, and as cargo-lambda's
+    // emulator prints it.
+    for api in ["127.0.0.1:{port}", "http://127.0.0.1:{port}/.rt"] {
+        let mock = Arc::new(Mock::default());
+        let port = serve_mock(mock.clone()).await;
+        let api = api.replace("{port}", &port.to_string());
+        let root = tempfile::tempdir().unwrap();
+        std::fs::write(root.path().join("broken.wasm"), b"not wasm at all").unwrap();
+        let mut runtime = start_runtime(
+            port,
+            root.path(),
+            "broken.wasm",
+            &[("AWS_LAMBDA_RUNTIME_API", &api)],
+        );
+        let posted = wait_for_posts(&mock, 1).await;
+        assert_eq!(posted[0].path, "/2018-06-01/runtime/init/error", "{api}");
+        assert_eq!(posted[0].body["errorType"], "Runtime.InitError");
+        assert!(posted[0].body["errorMessage"]
+            .as_str()
+            .unwrap()
+            .contains("broken.wasm"));
+        let status = runtime.0.wait().unwrap();
+        assert!(!status.success());
+    }
+}
+
+#[test]
+fn a_malformed_runtime_api_address_is_a_clear_error() {
+    let out = Command::new(env!("CARGO_BIN_EXE_wasmfn"))
+        .arg("lambda")
+        .env_clear()
+        .env("AWS_LAMBDA_RUNTIME_API", "localhost")
+        .env("_HANDLER", "probe.wasm")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(
+        stderr.contains("AWS_LAMBDA_RUNTIME_API is `localhost`") && stderr.contains("host:port"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deadline_is_an_epoch_time_or_the_time_left() {
+    // Lambda sends the deadline as a Unix time in ms; cargo-lambda's
+    // emulator sends the time left (600000). A 200 ms call succeeds under
+    // both; under a time left of 1 s, a 1.5 s call times out.
     let mock = Arc::new(Mock::default());
+    let sleep = |id: &str, ms: u64, deadline: Option<&str>| {
+        let mut next = event(id, json!({"action": "sleep", "n": ms}));
+        if let Some(deadline) = deadline {
+            next.headers.push((DEADLINE, deadline.to_string()));
+        }
+        next
+    };
+    *mock.events.lock().unwrap() = VecDeque::from(vec![
+        sleep("epoch", 200, None),
+        sleep("left", 200, Some("600000")),
+        sleep("short", 1500, Some("1000")),
+    ]);
     let port = serve_mock(mock.clone()).await;
-    let root = tempfile::tempdir().unwrap();
-    std::fs::write(root.path().join("broken.wasm"), b"not wasm at all").unwrap();
-    let mut runtime = start_runtime(port, root.path(), "broken.wasm", &[]);
-    let posted = wait_for_posts(&mock, 1).await;
-    assert_eq!(posted[0].path, "/2018-06-01/runtime/init/error");
-    assert_eq!(posted[0].body["errorType"], "Runtime.InitError");
-    assert!(posted[0].body["errorMessage"]
-        .as_str()
-        .unwrap()
-        .contains("broken.wasm"));
-    let status = runtime.0.wait().unwrap();
-    assert!(!status.success());
+    let root = task_root();
+    let _runtime = start_runtime(port, root.path(), "probe.wasm", &[]);
+    let posted = wait_for_posts(&mock, 3).await;
+    let by_id = |id: &str| {
+        posted
+            .iter()
+            .find(|p| p.path.contains(&format!("/{id}/")))
+            .unwrap_or_else(|| panic!("{id}: {posted:?}"))
+    };
+    for id in ["epoch", "left"] {
+        assert!(by_id(id).path.ends_with("/response"), "{id}: {posted:?}");
+        assert_eq!(by_id(id).body["slept"], 200);
+    }
+    let short = by_id("short");
+    assert!(short.path.ends_with("/error"), "{short:?}");
+    assert_eq!(short.body["errorType"], "Sandbox.Timedout", "{short:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -23,17 +23,17 @@ fn env(name: &str) -> anyhow::Result<String> {
 
 /// Runs the runtime loop; on a failed start, reports to `/init/error`.
 pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
-    let runtime_api = env("AWS_LAMBDA_RUNTIME_API")?;
+    let runtime_api = wasmfn::trigger::lambda::RuntimeApi::parse(&env("AWS_LAMBDA_RUNTIME_API")?)?;
     let tokio = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     // Everything up to the first `/next` is Lambda's init phase, reported
     // as Init Duration: engine, artifact mapping, InstancePre, spares.
-    let function = match init(cli).and_then(|f| {
+    let (function, timeout) = match init(cli).and_then(|(f, timeout)| {
         tokio
             .block_on(f.prewarm())
             .map_err(|e| anyhow!("the function's init failed: {e}"))?;
-        Ok(f)
+        Ok((f, timeout))
     }) {
         Ok(f) => f,
         Err(e) => {
@@ -50,12 +50,14 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
         }
     };
     tokio
-        .block_on(wasmfn::trigger::lambda::run(function))
+        .block_on(wasmfn::trigger::lambda::run(function, timeout))
         .map_err(|e| anyhow!("runtime loop: {e}"))?;
     Ok(ExitCode::SUCCESS)
 }
 
-fn init(cli: &Cli) -> anyhow::Result<std::sync::Arc<wasmfn::Function>> {
+/// The function, and its own timeout (the manifest's), which bounds an
+/// event whose deadline comes as the time left.
+fn init(cli: &Cli) -> anyhow::Result<(std::sync::Arc<wasmfn::Function>, Duration)> {
     let task_root =
         PathBuf::from(std::env::var("LAMBDA_TASK_ROOT").unwrap_or_else(|_| "/var/task".into()));
     let handler = env("_HANDLER")?;
@@ -89,7 +91,7 @@ fn init(cli: &Cli) -> anyhow::Result<std::sync::Arc<wasmfn::Function>> {
         }
     }
     // Lambda enforces the timeout through each event's deadline.
-    config.timeout = Duration::from_secs(900);
+    let timeout = std::mem::replace(&mut config.timeout, Duration::from_secs(900));
     if let Some(n) = std::env::var("AWS_LAMBDA_MAX_CONCURRENCY")
         .ok()
         .and_then(|n| n.parse::<usize>().ok())
@@ -109,12 +111,12 @@ fn init(cli: &Cli) -> anyhow::Result<std::sync::Arc<wasmfn::Function>> {
     }
     let host = Host::new(options.clone())?;
     match host.load_observed(&wasm, config.clone(), &Loud) {
-        Ok(f) => Ok(f),
+        Ok(f) => Ok((f, timeout)),
         // The package's directory is read-only on Lambda: compile into /tmp.
         Err(wasmfn::LoadError::Cache { .. }) => {
             options.cache_dir = std::env::temp_dir().join("wasmfn-cache");
             let host = Host::new(options)?;
-            Ok(host.load_observed(&wasm, config, &Loud)?)
+            Ok((host.load_observed(&wasm, config, &Loud)?, timeout))
         }
         Err(e) => Err(e.into()),
     }

@@ -6,7 +6,9 @@
 //! funnel as a local one. Lambda itself prints START / END /
 //! REPORT; the runtime prints only what the guest printed.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -16,14 +18,94 @@ use serde_json::value::RawValue;
 use super::funnel::{Funnel, LogStyle};
 use crate::function::{Function, InvokeRequest};
 
+/// Where the Runtime API is, from `AWS_LAMBDA_RUNTIME_API`: `host:port`, as
+/// Lambda sets it, or an `http://host:port/prefix` URL, as local emulators
+/// (cargo-lambda's `watch`) print it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuntimeApi {
+    authority: String,
+    prefix: String,
+}
+
+/// An `AWS_LAMBDA_RUNTIME_API` that is neither form.
+#[derive(Debug, thiserror::Error)]
+#[error("AWS_LAMBDA_RUNTIME_API is `{value}`, which is not the Runtime API's address: {why}. Set it to `host:port` (as Lambda does) or to an `http://host:port` URL")]
+pub struct RuntimeApiError {
+    value: String,
+    why: String,
+}
+
+impl RuntimeApi {
+    /// Parses the variable's value.
+    pub fn parse(value: &str) -> Result<Self, RuntimeApiError> {
+        let error = |why: &str| RuntimeApiError {
+            value: value.to_string(),
+            why: why.to_string(),
+        };
+        let uri: http::Uri = value.parse().map_err(|_| error("it does not parse"))?;
+        if uri.scheme().is_some_and(|s| *s != http::uri::Scheme::HTTP) {
+            return Err(error("the Runtime API is plain http"));
+        }
+        let authority = uri.authority().ok_or_else(|| error("it names no host"))?;
+        if authority.port_u16().is_none() {
+            return Err(error("it names no port"));
+        }
+        Ok(RuntimeApi {
+            authority: authority.to_string(),
+            prefix: uri.path().trim_end_matches('/').to_string(),
+        })
+    }
+
+    /// The URL path of `path` (`/2018-06-01/...`) on this Runtime API.
+    fn path(&self, path: &str) -> String {
+        format!("{}{path}", self.prefix)
+    }
+}
+
+/// Turns an event's `Lambda-Runtime-Deadline-Ms` into its deadline.
+///
+/// Lambda sends the deadline as Unix-epoch milliseconds. Some emulators
+/// (cargo-lambda's `watch` sends `600000`) send the time left instead; a
+/// deadline before this process started cannot be a real one, so it is
+/// taken as relative, clamped to the function's own timeout, and the log
+/// says so once.
+struct Deadlines {
+    started: SystemTime,
+    timeout: Duration,
+    warned: AtomicBool,
+}
+
+impl Deadlines {
+    fn of(&self, header_ms: u64) -> SystemTime {
+        let deadline = UNIX_EPOCH + Duration::from_millis(header_ms);
+        if deadline >= self.started {
+            return deadline;
+        }
+        let left = Duration::from_millis(header_ms).min(self.timeout);
+        if !self.warned.swap(true, Ordering::Relaxed) {
+            tracing::warn!(
+                "the Runtime API's Lambda-Runtime-Deadline-Ms ({header_ms}) is before this process started, so it is not a Unix time: taking it as the milliseconds left, at most the function's timeout of {:.0} s",
+                self.timeout.as_secs_f64()
+            );
+        }
+        SystemTime::now() + left
+    }
+}
+
 /// Serves events from the Runtime API at `AWS_LAMBDA_RUNTIME_API` until the
-/// process is stopped.
-pub async fn run(function: Arc<Function>) -> Result<(), lambda_runtime::Error> {
+/// process is stopped. `timeout` is the function's own, which bounds an
+/// event whose deadline comes as the time left (see [`Deadlines`]).
+pub async fn run(function: Arc<Function>, timeout: Duration) -> Result<(), lambda_runtime::Error> {
     // CloudWatch gets the guest's lines; Lambda adds START/END/REPORT.
     let funnel = Arc::new(Funnel::new(LogStyle::GuestOnly, None));
+    let deadlines = Arc::new(Deadlines {
+        started: SystemTime::now(),
+        timeout,
+        warned: AtomicBool::new(false),
+    });
     let handler = service_fn(move |event: LambdaEvent<Box<RawValue>>| {
-        let (function, funnel) = (function.clone(), funnel.clone());
-        async move { handle(&funnel, &function, event).await }
+        let (function, funnel, deadlines) = (function.clone(), funnel.clone(), deadlines.clone());
+        async move { handle(&funnel, &function, &deadlines, event).await }
     });
     lambda_runtime::run_concurrent(handler).await
 }
@@ -31,6 +113,7 @@ pub async fn run(function: Arc<Function>) -> Result<(), lambda_runtime::Error> {
 async fn handle(
     funnel: &Funnel,
     function: &Arc<Function>,
+    deadlines: &Deadlines,
     event: LambdaEvent<Box<RawValue>>,
 ) -> Result<Box<RawValue>, Diagnostic> {
     let (payload, ctx) = event.into_parts();
@@ -46,7 +129,7 @@ async fn handle(
             .as_ref()
             .and_then(|i| serde_json::to_string(i).ok()),
         invoked_function_arn: Some(ctx.invoked_function_arn.clone()),
-        deadline: Some(ctx.deadline()),
+        deadline: Some(deadlines.of(ctx.deadline)),
     };
     let invoked = funnel
         .invoke(function, payload.get().as_bytes(), request)
@@ -77,19 +160,19 @@ fn invalid_response() -> Diagnostic {
 /// Reports a failed start to `/runtime/init/error`, so that Lambda shows
 /// the reason instead of a bare timeout.
 pub async fn report_init_error(
-    runtime_api: &str,
+    runtime_api: &RuntimeApi,
     error_type: &str,
     message: &str,
 ) -> std::io::Result<()> {
     let body = serde_json::json!({ "errorType": error_type, "errorMessage": message }).to_string();
-    let stream = tokio::net::TcpStream::connect(runtime_api).await?;
+    let stream = tokio::net::TcpStream::connect(&runtime_api.authority).await?;
     let (mut sender, conn) =
         hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
             .await
             .map_err(std::io::Error::other)?;
     tokio::spawn(conn);
-    let request = http::Request::post("/2018-06-01/runtime/init/error")
-        .header("host", runtime_api)
+    let request = http::Request::post(runtime_api.path("/2018-06-01/runtime/init/error"))
+        .header("host", &runtime_api.authority)
         .header("content-type", "application/json")
         .header("Lambda-Runtime-Function-Error-Type", error_type)
         .body(Full::new(Bytes::from(body)))
@@ -100,4 +183,47 @@ pub async fn report_init_error(
         .map_err(std::io::Error::other)?;
     let _ = response.into_body().collect().await;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_runtime_api_is_host_port_or_an_http_url() {
+        let plain = RuntimeApi::parse("127.0.0.1:9001").unwrap();
+        assert_eq!(plain.path("/2018-06-01/x"), "/2018-06-01/x");
+        let url = RuntimeApi::parse("http://127.0.0.1:9000/.rt").unwrap();
+        assert_eq!(url.authority, "127.0.0.1:9000");
+        assert_eq!(url.path("/2018-06-01/x"), "/.rt/2018-06-01/x");
+        for bad in [
+            "",
+            "not a url",
+            "https://127.0.0.1:9000",
+            "http://localhost",
+            "localhost",
+        ] {
+            let message = RuntimeApi::parse(bad).unwrap_err().to_string();
+            assert!(message.contains("AWS_LAMBDA_RUNTIME_API"), "{message}");
+        }
+    }
+
+    #[test]
+    fn a_deadline_before_the_start_is_time_left_clamped_to_the_timeout() {
+        let started = SystemTime::now();
+        let deadlines = Deadlines {
+            started,
+            timeout: Duration::from_secs(3),
+            warned: AtomicBool::new(false),
+        };
+        let epoch_ms = |t: SystemTime| t.duration_since(UNIX_EPOCH).unwrap().as_millis() as u64;
+        let real = started + Duration::from_secs(60);
+        assert_eq!(epoch_ms(deadlines.of(epoch_ms(real))), epoch_ms(real));
+        let left = |ms| deadlines.of(ms).duration_since(SystemTime::now()).unwrap();
+        assert!(left(1_000) <= Duration::from_secs(1) && left(1_000) > Duration::from_millis(900));
+        assert!(
+            left(600_000) <= Duration::from_secs(3),
+            "clamped to the timeout"
+        );
+    }
 }
