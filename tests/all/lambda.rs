@@ -539,6 +539,60 @@ async fn a_packaged_zip_starts_without_compiling_and_answers() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_per_function_package_holds_only_its_function_and_starts_without_compiling() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = dir.path().join("serverless.yml");
+    std::fs::write(
+        &manifest,
+        format!(
+            "service: pkg\nfunctions:\n  hello:\n    handler: {}\n  probe:\n    handler: {}\n",
+            guest("hello").display(),
+            guest("probe").display()
+        ),
+    )
+    .unwrap();
+    let out = package_at(&manifest, &["--function", "hello"]);
+    assert!(!out.join("pkg-probe-x86_64.zip").exists());
+    let task_root = dir.path().join("task");
+    let mut names = unzip(&out.join("pkg-hello-x86_64.zip"), &task_root);
+    names.sort();
+    assert_eq!(names.len(), 4, "{names:?}");
+    assert!(names[0].starts_with("artifacts/"), "{names:?}");
+    assert_eq!(
+        names[1..],
+        ["bootstrap", "functions/hello.wasm", "serverless.yml"]
+    );
+    let packaged = std::fs::read_to_string(task_root.join("serverless.yml")).unwrap();
+    assert!(!packaged.contains("probe"), "{packaged}");
+    let template = std::fs::read_to_string(out.join("template-x86_64.yaml")).unwrap();
+    assert_eq!(
+        template.matches("AWS::Serverless::Function").count(),
+        1,
+        "{template}"
+    );
+    assert!(
+        template.contains("CodeUri: pkg-hello-x86_64.zip"),
+        "{template}"
+    );
+    let (posted, stderr) =
+        run_bootstrap(dir.path(), &task_root, vec![event("first", json!({}))]).await;
+    assert!(posted[0].path.ends_with("/response"), "{posted:?}");
+    assert!(!stderr.contains("compil"), "no compilation: {stderr}");
+
+    let unknown = Command::new(env!("CARGO_BIN_EXE_wasmfn"))
+        .args(["package", "--function", "nope", "--manifest"])
+        .arg(&manifest)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&unknown.stderr);
+    assert!(!unknown.status.success());
+    assert!(
+        stderr.contains("no function `nope`") && stderr.contains("hello, probe"),
+        "{stderr}"
+    );
+}
+
 /// Starts an unpacked package as Lambda starts it, runs `events` through it
 /// and returns what it posted and printed.
 async fn run_bootstrap(

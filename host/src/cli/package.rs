@@ -1,7 +1,9 @@
 //! `wasmfn package`: a deployable zip for Lambda's `provided.al2023`
-//! runtime, per architecture: `bootstrap` (this binary), the components,
-//! their precompiled artifacts for that architecture, and the manifest; plus
-//! a SAM template.
+//! runtime, per architecture: `bootstrap` (this binary, or the one given),
+//! the components, their precompiled artifacts for that architecture, and
+//! the manifest; plus a SAM template. With `--function NAME` each named
+//! function gets a zip of its own, holding only it, and a SAM resource whose
+//! `CodeUri` is that zip.
 //!
 //! Artifacts are compiled for the target's baseline CPU features (the same
 //! setting `wasmfn lambda` runs with), so x86_64 and arm64 artifacts can both
@@ -46,15 +48,34 @@ pub struct PackageArgs {
     #[arg(long, value_name = "DIR", default_value = "dist")]
     out: PathBuf,
 
-    /// The host binary built for x86_64 Linux, when packaging on another
-    /// architecture.
-    #[arg(long, value_name = "FILE")]
+    /// The host binary to ship for x86_64 (default: this one, on x86_64):
+    /// `cargo build --profile lambda` builds it without debug information,
+    /// as `target/lambda/wasmfn`.
+    #[arg(
+        long = "bootstrap-x86_64",
+        alias = "bootstrap-x86-64",
+        value_name = "FILE"
+    )]
     bootstrap_x86_64: Option<PathBuf>,
+
+    /// Package only this function, in a zip of its own, with a SAM
+    /// resource of its own (repeatable). Without it, one zip holds the
+    /// whole service.
+    #[arg(long = "function", value_name = "NAME")]
+    functions: Vec<String>,
 
     /// The host binary built for arm64 Linux (for example with
     /// `cargo zigbuild --release --target aarch64-unknown-linux-gnu`).
     #[arg(long, value_name = "FILE")]
     bootstrap_arm64: Option<PathBuf>,
+}
+
+/// A function as it goes into a package.
+struct Packaged {
+    name: String,
+    /// Its component (or snapshot) on disk.
+    wasm: PathBuf,
+    bytes: Vec<u8>,
 }
 
 /// Runs `wasmfn package`.
@@ -63,9 +84,28 @@ pub fn run(cli: &Cli, args: &PackageArgs) -> anyhow::Result<ExitCode> {
     for warning in warnings {
         tracing::warn!("{warning}");
     }
+    for name in &args.functions {
+        if !manifest.functions.contains_key(name) {
+            bail!(
+                "there is no function `{name}` in {}; its functions are: {}",
+                args.manifest.display(),
+                manifest
+                    .functions
+                    .keys()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+    }
+    let selected: Vec<&String> = manifest
+        .functions
+        .keys()
+        .filter(|name| args.functions.is_empty() || args.functions.contains(name))
+        .collect();
     let mut components = Vec::new();
     let mut snapshot_host = None;
-    for name in manifest.functions.keys() {
+    for name in selected {
         if let wasmfn::HandlerSource::Node(_) | wasmfn::HandlerSource::Python(_) =
             manifest.handler(name)?
         {
@@ -85,7 +125,11 @@ pub fn run(cli: &Cli, args: &PackageArgs) -> anyhow::Result<ExitCode> {
             wasm = host.snapshot(&wasm, &config)?;
         }
         let bytes = std::fs::read(&wasm).with_context(|| format!("reading {}", wasm.display()))?;
-        components.push((name.clone(), wasm, bytes));
+        components.push(Packaged {
+            name: name.clone(),
+            wasm,
+            bytes,
+        });
     }
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;
@@ -97,59 +141,62 @@ pub fn run(cli: &Cli, args: &PackageArgs) -> anyhow::Result<ExitCode> {
             ("arm64", "aarch64-unknown-linux-gnu"),
         ],
     };
-    let packaged_manifest = rewrite_manifest(&args.manifest)?;
+    // The whole service in one zip, or (with --function) a zip per function.
+    let zips: Vec<(String, Vec<&Packaged>)> = if args.functions.is_empty() {
+        vec![(manifest.service.clone(), components.iter().collect())]
+    } else {
+        components
+            .iter()
+            .map(|c| (format!("{}-{}", manifest.service, c.name), vec![c]))
+            .collect()
+    };
     for (arch, triple) in arches {
-        let bootstrap = match (*arch, *triple == super::bundle::host_triple()) {
-            (_, true) => Some(std::env::current_exe()?),
-            ("x86_64", false) => args.bootstrap_x86_64.clone(),
-            (_, false) => args.bootstrap_arm64.clone(),
+        // The binary given for the architecture, else this one if it is
+        // built for it.
+        let given = match *arch {
+            "x86_64" => &args.bootstrap_x86_64,
+            _ => &args.bootstrap_arm64,
+        };
+        let bootstrap = match given {
+            Some(path) => Some(path.clone()),
+            None if *triple == super::bundle::host_triple() => Some(std::env::current_exe()?),
+            None => None,
         };
         let mut options = cli.host_options();
         options.engine.target = Some(triple.to_string());
         let host = Host::new(options)?;
-        let zip_path = args.out.join(format!("{}-{arch}.zip", manifest.service));
-        let file = std::fs::File::create(&zip_path)
-            .with_context(|| format!("creating {}", zip_path.display()))?;
-        let mut zip = zip::ZipWriter::new(file);
-        let plain = SimpleFileOptions::default();
-        match &bootstrap {
-            Some(path) => {
-                let bytes = std::fs::read(path)
-                    .with_context(|| format!("reading the bootstrap binary {}", path.display()))?;
-                zip.start_file("bootstrap", plain.unix_permissions(0o755))?;
-                zip.write_all(&bytes)?;
+        let mut code_uris = Vec::new();
+        for (stem, functions) in &zips {
+            let zip_path = args.out.join(format!("{stem}-{arch}.zip"));
+            let names: Vec<&str> = functions.iter().map(|f| f.name.as_str()).collect();
+            let packaged_manifest = rewrite_manifest(&args.manifest, &names)?;
+            write_zip(
+                &zip_path,
+                bootstrap.as_deref(),
+                &packaged_manifest,
+                functions,
+                &host,
+            )
+            .with_context(|| format!("writing {}", zip_path.display()))?;
+            warn_if_over_limits(&zip_path)?;
+            if bootstrap.is_none() {
+                eprintln!(
+                    "wasmfn: WARNING: {zip} has no bootstrap: build the host for {triple} (e.g. `cargo zigbuild --profile lambda --target {triple}`) and pass --bootstrap-{arch} FILE",
+                    zip = zip_path.display()
+                );
             }
-            None => eprintln!(
-                "wasmfn: WARNING: {zip} has no bootstrap: build the host for {triple} (e.g. `cargo zigbuild --release --target {triple}`) and pass --bootstrap-{arch} FILE",
-                zip = zip_path.display()
-            ),
-        }
-        zip.start_file("serverless.yml", plain)?;
-        zip.write_all(packaged_manifest.as_bytes())?;
-        for (name, wasm, bytes) in &components {
-            zip.start_file(format!("functions/{name}.wasm"), plain)?;
-            zip.write_all(bytes)?;
-            // What a snapshotted init left in /tmp goes beside its snapshot.
-            let tmp = wasmfn::engine::snapshot_tmp(wasm);
-            if tmp.is_dir() {
-                add_tree(&mut zip, &tmp, &format!("functions/{name}.tmp"), plain)?;
+            for name in names {
+                code_uris.push((name.to_string(), zip_path.clone()));
             }
-            let (artifact, compiled) = host.precompile(wasm, bytes)?;
-            zip.start_file(
-                format!("{}/{artifact}", super::bundle::ARTIFACTS_DIR),
-                plain,
-            )?;
-            zip.write_all(&compiled)?;
+            eprintln!(
+                "wasmfn: packaged {} function(s) for {arch}: {}",
+                functions.len(),
+                zip_path.display()
+            );
         }
-        zip.finish()?;
         let template = args.out.join(format!("template-{arch}.yaml"));
-        std::fs::write(&template, sam_template(&manifest, &zip_path, arch)?)?;
-        eprintln!(
-            "wasmfn: packaged {} function(s) for {arch}: {} (SAM template {})",
-            components.len(),
-            zip_path.display(),
-            template.display()
-        );
+        std::fs::write(&template, sam_template(&manifest, &code_uris, arch)?)?;
+        eprintln!("wasmfn: SAM template {}", template.display());
     }
     eprintln!(
         "\nDeploy with SAM (`sam deploy -t {}/template-<arch>.yaml --guided`), or point serverless.yml at the zip:\n\n\
@@ -160,6 +207,72 @@ pub fn run(cli: &Cli, args: &PackageArgs) -> anyhow::Result<ExitCode> {
         manifest.service
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Lambda's limits on a deployment package: 50 MB zipped for a direct
+/// upload, 250 MB unzipped.
+const ZIPPED_LIMIT: u64 = 50 << 20;
+const UNZIPPED_LIMIT: u64 = 250 << 20;
+
+/// Says so when the zip at `path` is over one of Lambda's package limits,
+/// and what makes it smaller.
+fn warn_if_over_limits(path: &Path) -> anyhow::Result<()> {
+    let zipped = std::fs::metadata(path)?.len();
+    let unzipped: u64 = {
+        let mut archive = zip::ZipArchive::new(std::fs::File::open(path)?)?;
+        (0..archive.len())
+            .map(|i| archive.by_index(i).map(|f| f.size()))
+            .sum::<Result<u64, _>>()?
+    };
+    if zipped > ZIPPED_LIMIT || unzipped > UNZIPPED_LIMIT {
+        eprintln!(
+            "wasmfn: WARNING: {} is {:.1} MB zipped, {:.1} MB unzipped: over Lambda's limits of 50 MB for a direct upload and 250 MB unzipped. Ship the bootstrap built without debug information: `cargo build --profile lambda`, then `--bootstrap-x86_64 target/lambda/wasmfn` (or --bootstrap-arm64 with the arm64 build); `--function NAME` packages one function at a time",
+            path.display(),
+            zipped as f64 / (1 << 20) as f64,
+            unzipped as f64 / (1 << 20) as f64,
+        );
+    }
+    Ok(())
+}
+
+/// Writes one zip: `bootstrap`, the manifest, and `functions`' components
+/// (with what a snapshotted init left in /tmp) and their artifacts,
+/// precompiled by `host` for the zip's architecture.
+fn write_zip(
+    zip_path: &Path,
+    bootstrap: Option<&Path>,
+    manifest: &str,
+    functions: &[&Packaged],
+    host: &Host,
+) -> anyhow::Result<()> {
+    let file = std::fs::File::create(zip_path)?;
+    let mut zip = zip::ZipWriter::new(file);
+    let plain = SimpleFileOptions::default();
+    if let Some(path) = bootstrap {
+        let bytes = std::fs::read(path)
+            .with_context(|| format!("reading the bootstrap binary {}", path.display()))?;
+        zip.start_file("bootstrap", plain.unix_permissions(0o755))?;
+        zip.write_all(&bytes)?;
+    }
+    zip.start_file("serverless.yml", plain)?;
+    zip.write_all(manifest.as_bytes())?;
+    for Packaged { name, wasm, bytes } in functions.iter().copied() {
+        zip.start_file(format!("functions/{name}.wasm"), plain)?;
+        zip.write_all(bytes)?;
+        // What a snapshotted init left in /tmp goes beside its snapshot.
+        let tmp = wasmfn::engine::snapshot_tmp(wasm);
+        if tmp.is_dir() {
+            add_tree(&mut zip, &tmp, &format!("functions/{name}.tmp"), plain)?;
+        }
+        let (artifact, compiled) = host.precompile(wasm, bytes)?;
+        zip.start_file(
+            format!("{}/{artifact}", super::bundle::ARTIFACTS_DIR),
+            plain,
+        )?;
+        zip.write_all(&compiled)?;
+    }
+    zip.finish()?;
+    Ok(())
 }
 
 /// Adds the files under `dir` to `zip` at `prefix/…`.
@@ -184,14 +297,15 @@ fn add_tree(
     Ok(())
 }
 
-/// The manifest as it goes in the zip: every handler points at the
-/// packaged component.
-fn rewrite_manifest(path: &Path) -> anyhow::Result<String> {
+/// The manifest as it goes in a zip: only the functions `keep`, each
+/// handler pointing at its packaged component.
+fn rewrite_manifest(path: &Path, keep: &[&str]) -> anyhow::Result<String> {
     let text = std::fs::read_to_string(path)?;
     let mut doc: Value = serde_yaml_ng::from_str(&text)?;
     let Some(functions) = doc.get_mut("functions").and_then(Value::as_mapping_mut) else {
         bail!("{} has no functions to package", path.display());
     };
+    functions.retain(|name, _| name.as_str().is_some_and(|n| keep.contains(&n)));
     for (name, spec) in functions.iter_mut() {
         let name = name.as_str().unwrap_or_default().to_string();
         if let Some(spec) = spec.as_mapping_mut() {
@@ -201,12 +315,16 @@ fn rewrite_manifest(path: &Path) -> anyhow::Result<String> {
     Ok(serde_yaml_ng::to_string(&doc)?)
 }
 
-/// A SAM template deploying every function from the zip.
-fn sam_template(manifest: &Manifest, zip: &Path, arch: &str) -> anyhow::Result<String> {
+/// A SAM template deploying each packaged function from its zip.
+fn sam_template(
+    manifest: &Manifest,
+    code_uris: &[(String, PathBuf)],
+    arch: &str,
+) -> anyhow::Result<String> {
     let mut out = String::from(
         "AWSTemplateFormatVersion: '2010-09-09'\nTransform: AWS::Serverless-2016-10-31\nDescription: wasmfn functions, packaged by `wasmfn package`\nResources:\n",
     );
-    for name in manifest.functions.keys() {
+    for (name, zip) in code_uris {
         let config = manifest.function_config(name)?;
         let logical: String = name
             .split(|c: char| !c.is_ascii_alphanumeric())
