@@ -323,6 +323,26 @@ async fn a_bad_module_is_an_init_error() {
 }
 
 #[test]
+fn a_missing_lambda_variable_is_a_clear_error() {
+    let out = Command::new(env!("CARGO_BIN_EXE_wasmfn"))
+        .arg("lambda")
+        .env_clear()
+        .env("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001")
+        .env("AWS_LAMBDA_FUNCTION_NAME", "probe")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "1")
+        .env("_HANDLER", "probe.wasm")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(
+        stderr.contains("AWS_LAMBDA_FUNCTION_MEMORY_SIZE is not set"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn a_malformed_runtime_api_address_is_a_clear_error() {
     let out = Command::new(env!("CARGO_BIN_EXE_wasmfn"))
         .arg("lambda")

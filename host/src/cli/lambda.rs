@@ -24,6 +24,13 @@ fn env(name: &str) -> anyhow::Result<String> {
 /// Runs the runtime loop; on a failed start, reports to `/init/error`.
 pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
     let runtime_api = wasmfn::trigger::lambda::RuntimeApi::parse(&env("AWS_LAMBDA_RUNTIME_API")?)?;
+    // What lambda_runtime reads of the environment and panics without.
+    env("AWS_LAMBDA_FUNCTION_NAME")?;
+    env("AWS_LAMBDA_FUNCTION_VERSION")?;
+    let memory = env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")?;
+    if memory.parse::<i32>().is_err() {
+        bail!("AWS_LAMBDA_FUNCTION_MEMORY_SIZE is `{memory}`, not the function's memory in MB (e.g. 128)");
+    }
     let tokio = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
