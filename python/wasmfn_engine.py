@@ -142,13 +142,28 @@ def _at(path, call):
             desc.__exit__(None, None, None)
 
 
-def _kind(path):
-    """The descriptor type at `path`, or None if there is nothing."""
-    def stat(desc, rel):
-        return (desc.stat_at(_fs.PathFlags.SYMLINK_FOLLOW, rel) if rel else desc.stat()).type
+def _lookup(entry, name):
+    """What `name` is in the directory `entry`: "package", "module",
+    "namespace" (a directory without __init__.py), or None; its three
+    lookups share one set of preopen handles."""
+    def look(desc, rel):
+        base = f"{rel}/{name}" if rel else name
+
+        def kind(path):
+            try:
+                return desc.stat_at(_fs.PathFlags.SYMLINK_FOLLOW, path).type
+            except Err:
+                return None
+        if kind(base + "/__init__.py") == _fs.DescriptorType.REGULAR_FILE:
+            return "package"
+        if kind(base + ".py") == _fs.DescriptorType.REGULAR_FILE:
+            return "module"
+        if kind(base) == _fs.DescriptorType.DIRECTORY:
+            return "namespace"
+        return None
     try:
-        return _at(path, stat)
-    except (Err, OSError):
+        return _at(entry, look)
+    except OSError:
         return None
 
 
@@ -187,13 +202,15 @@ class _TaskFinder(importlib.abc.MetaPathFinder):
         for entry in (sys.path if path is None else path):
             if not isinstance(entry, str) or not _in_roots(entry):
                 continue
-            base = entry.rstrip("/") + "/" + name
-            for file, package in ((base + "/__init__.py", True), (base + ".py", False)):
-                if _kind(file) == _fs.DescriptorType.REGULAR_FILE:
-                    return importlib.util.spec_from_file_location(
-                        fullname, file, loader=_TaskLoader(fullname, file),
-                        submodule_search_locations=[base] if package else None)
-            if _kind(base) == _fs.DescriptorType.DIRECTORY:
+            entry = entry.rstrip("/")
+            base = entry + "/" + name
+            found = _lookup(entry, name)
+            if found in ("package", "module"):
+                file = base + ("/__init__.py" if found == "package" else ".py")
+                return importlib.util.spec_from_file_location(
+                    fullname, file, loader=_TaskLoader(fullname, file),
+                    submodule_search_locations=[base] if found == "package" else None)
+            if found == "namespace":
                 namespace.append(base)
         if namespace:
             spec = importlib.machinery.ModuleSpec(fullname, None, is_package=True)
@@ -252,10 +269,7 @@ def _restored():
     global _restore_pending
     _restore_pending = False
     random.seed()  # a seed of its own, not the one drawn at init
-    try:
-        os.chdir(os.environ.get("LAMBDA_TASK_ROOT", "/var/task"))
-    except OSError:
-        pass
+    _enter_task_root()
     try:
         _run_hooks(_after_restore)
     except Exception as e:
@@ -422,8 +436,15 @@ _encoder = _Encoder()
 _handler = None
 
 
+def _enter_task_root():
+    """Lambda's working directory: the task root."""
+    try:
+        os.chdir(os.environ.get("LAMBDA_TASK_ROOT", "/var/task"))
+    except OSError:
+        pass
+
+
 def _load_handler(snapshotting=False):
-    global _handler
     sys.dont_write_bytecode = True  # the task root is read-only
     # Read at init, not at build: the real environment only exists now.
     task_root = os.environ.get("LAMBDA_TASK_ROOT", "/var/task")
@@ -434,10 +455,7 @@ def _load_handler(snapshotting=False):
         # chdir fills wasi-libc's preopen table; a restored instance does it
         # before its first event instead.
         return _import_handler(without=importlib.machinery.PathFinder)
-    try:
-        os.chdir(task_root)
-    except OSError:
-        pass
+    _enter_task_root()
     return _import_handler()
 
 

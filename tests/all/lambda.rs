@@ -322,20 +322,29 @@ async fn a_bad_module_is_an_init_error() {
     }
 }
 
-#[test]
-fn a_missing_lambda_variable_is_a_clear_error() {
+/// Starts `wasmfn lambda` with only `env`, expecting it to refuse without
+/// a panic; returns what it printed.
+fn refused_start(env: &[(&str, &str)]) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_wasmfn"))
         .arg("lambda")
         .env_clear()
-        .env("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001")
-        .env("AWS_LAMBDA_FUNCTION_NAME", "probe")
-        .env("AWS_LAMBDA_FUNCTION_VERSION", "1")
         .env("_HANDLER", "probe.wasm")
+        .envs(env.iter().copied())
         .output()
         .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!out.status.success(), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
+    stderr
+}
+
+#[test]
+fn a_missing_lambda_variable_is_a_clear_error() {
+    let stderr = refused_start(&[
+        ("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001"),
+        ("AWS_LAMBDA_FUNCTION_NAME", "probe"),
+        ("AWS_LAMBDA_FUNCTION_VERSION", "1"),
+    ]);
     assert!(
         stderr.contains("AWS_LAMBDA_FUNCTION_MEMORY_SIZE is not set"),
         "{stderr}"
@@ -344,16 +353,7 @@ fn a_missing_lambda_variable_is_a_clear_error() {
 
 #[test]
 fn a_malformed_runtime_api_address_is_a_clear_error() {
-    let out = Command::new(env!("CARGO_BIN_EXE_wasmfn"))
-        .arg("lambda")
-        .env_clear()
-        .env("AWS_LAMBDA_RUNTIME_API", "localhost")
-        .env("_HANDLER", "probe.wasm")
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success());
-    assert!(!stderr.contains("panicked"), "{stderr}");
+    let stderr = refused_start(&[("AWS_LAMBDA_RUNTIME_API", "localhost")]);
     assert!(
         stderr.contains("AWS_LAMBDA_RUNTIME_API is `localhost`") && stderr.contains("host:port"),
         "{stderr}"

@@ -160,25 +160,26 @@ impl Host {
                         // The disk is part of the snapshot, as on SnapStart.
                         let staging = tmp_out.with_extension(format!("tmp-{}", std::process::id()));
                         let _ = std::fs::remove_dir_all(&staging);
-                        let (kept, bytes) = match instance.copy_tmp(&staging) {
-                            Ok(kept) => (
-                                kept,
-                                instance
-                                    .snapshot(&wizer, &cx)
-                                    .await
-                                    .map_err(|e| failed(e.to_string())),
-                            ),
-                            Err(e) => (
-                                false,
-                                Err(failed(format!("copying what init left in /tmp: {e}"))),
-                            ),
-                        };
-                        let _ = std::fs::remove_dir_all(tmp_out);
-                        if kept && bytes.is_ok() {
-                            std::fs::rename(&staging, tmp_out).map_err(|e| {
-                                failed(format!("keeping what init left in /tmp: {e}"))
+                        let taken = async {
+                            let kept = instance.copy_tmp(&staging).map_err(|e| {
+                                failed(format!("copying what init left in /tmp: {e}"))
                             })?;
+                            let bytes = instance
+                                .snapshot(&wizer, &cx)
+                                .await
+                                .map_err(|e| failed(e.to_string()))?;
+                            Ok((kept, bytes))
                         }
+                        .await;
+                        let _ = std::fs::remove_dir_all(tmp_out);
+                        let bytes = taken.and_then(|(kept, bytes)| {
+                            if kept {
+                                std::fs::rename(&staging, tmp_out).map_err(|e| {
+                                    failed(format!("keeping what init left in /tmp: {e}"))
+                                })?;
+                            }
+                            Ok(bytes)
+                        });
                         let _ = std::fs::remove_dir_all(&staging);
                         bytes
                     })
