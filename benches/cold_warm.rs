@@ -69,6 +69,7 @@ fn options(cache: &Path, pooling: PoolingMode) -> HostOptions {
             ..EngineOptions::default()
         },
         cache_dir: cache.to_owned(),
+        ..HostOptions::default()
     }
 }
 

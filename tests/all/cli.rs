@@ -48,6 +48,41 @@ fn invoke_prints_the_response_and_lambdas_log_lines() {
 }
 
 #[test]
+fn a_one_shot_invoke_makes_no_directory_its_function_does_not_ask_for() {
+    let temp = tempfile::tempdir().unwrap();
+    let run = |guest_name: &str, event: &[u8]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_wasmfn"))
+            .arg("--cache-dir")
+            .arg(shared_cache())
+            .args([
+                "invoke",
+                guest(guest_name).to_str().unwrap(),
+                "--event",
+                "-",
+            ])
+            .env("TMPDIR", temp.path())
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .and_then(|mut child| {
+                use std::io::Write as _;
+                child.stdin.take().unwrap().write_all(event)?;
+                child.wait_with_output()
+            })
+            .unwrap();
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        out
+    };
+    let entries = || std::fs::read_dir(temp.path()).unwrap().count();
+    run("hello", b"{}");
+    assert_eq!(entries(), 0, "hello never opens a file: no /tmp is made");
+    // A function that writes to /tmp gets one, made when it first asks.
+    let out = run("probe", br#"{"action":"write","text":"/tmp/x","n":3}"#);
+    assert_eq!(json(&out.stdout), serde_json::json!({"written": 3}));
+}
+
+#[test]
 fn invoke_by_name_builds_the_crate_named_in_the_manifest() {
     let out = wasmfn(
         &shared_cache(),

@@ -53,6 +53,7 @@ pub fn options(cache_dir: &Path) -> HostOptions {
             ..EngineOptions::default()
         },
         cache_dir: cache_dir.to_owned(),
+        ..HostOptions::default()
     }
 }
 

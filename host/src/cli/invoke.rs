@@ -65,7 +65,7 @@ pub fn run(cli: &Cli, args: &InvokeArgs) -> anyhow::Result<ExitCode> {
     }
     cli.apply_pool_flags(&mut config)?;
 
-    let host = Host::new(cli.host_options())?;
+    let host = Host::new(cli.host_options_for(1, &config))?;
     let function = super::load_with_progress(&host, &target.wasm, config)?;
 
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -77,17 +77,24 @@ pub fn run(cli: &Cli, args: &InvokeArgs) -> anyhow::Result<ExitCode> {
         .invocation;
 
     let mut stdout = std::io::stdout().lock();
-    match &invocation.result {
+    let code = match &invocation.result {
         Ok(payload) => {
             stdout.write_all(payload)?;
             writeln!(stdout)?;
-            Ok(ExitCode::SUCCESS)
+            0
         }
         Err(error) => {
             writeln!(stdout, "{}", error.to_json())?;
-            Ok(ExitCode::from(1))
+            1
         }
-    }
+    };
+    stdout.flush()?;
+    // Tearing down is work for nothing in a process that ends here: the
+    // engine's ticker would be joined (up to a tick), the instance's slot
+    // reset and the pool unmapped, all of which exit does at once. A
+    // function root the instance made in the temp dir is swept by the next
+    // process that makes one.
+    std::process::exit(code)
 }
 
 pub(super) fn read_event(path: Option<&PathBuf>) -> anyhow::Result<Vec<u8>> {

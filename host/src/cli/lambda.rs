@@ -109,7 +109,9 @@ fn init(cli: &Cli) -> anyhow::Result<(std::sync::Arc<wasmfn::Function>, Duration
     cli.apply_pool_flags(&mut config)?;
 
     let packaged = task_root.join(super::bundle::ARTIFACTS_DIR);
-    let mut options = cli.host_options();
+    // One execution environment: a pool for its in-flight invocations
+    // (the spares above) and nothing more.
+    let mut options = cli.host_options_for(1, &config);
     // Baseline CPU features for this architecture, exactly as `wasmfn
     // package` compiled them, so that shipped artifacts match.
     options.engine.target = Some(super::bundle::host_triple().to_string());

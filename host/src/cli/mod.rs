@@ -183,6 +183,19 @@ impl Cli {
         }
         options
     }
+
+    /// [`Cli::host_options`] for a process that runs one function with at
+    /// most `concurrency` invocations at once: its pool has room for those
+    /// and the function's spares, and nothing else.
+    fn host_options_for(
+        &self,
+        concurrency: u32,
+        config: &wasmfn::FunctionConfig,
+    ) -> wasmfn::HostOptions {
+        let spares = u32::try_from(config.pool.spares).unwrap_or(u32::MAX);
+        self.host_options()
+            .sized_for(concurrency.saturating_add(spares))
+    }
 }
 
 /// Loads a function, showing a progress line while Cranelift compiles it

@@ -21,6 +21,9 @@ pub struct HostOptions {
     pub engine: EngineOptions,
     /// Where precompiled artifacts are cached.
     pub cache_dir: PathBuf,
+    /// Empty `/tmp` directories each function keeps ready for its next
+    /// instances; none makes each when its instance first asks.
+    pub tmp_ready: usize,
 }
 
 impl Default for HostOptions {
@@ -28,7 +31,20 @@ impl Default for HostOptions {
         HostOptions {
             engine: EngineOptions::default(),
             cache_dir: ArtifactCache::default_dir(),
+            tmp_ready: crate::capability::files::READY,
         }
+    }
+}
+
+impl HostOptions {
+    /// Sized for a process that runs at most `instances` instances at
+    /// once over its life (a one-shot `invoke`, a Lambda execution
+    /// environment), rather than for a server: a pool of just that many
+    /// slots, and no directories made ahead of need.
+    pub fn sized_for(mut self, instances: u32) -> Self {
+        self.engine.max_instances = instances.max(1);
+        self.tmp_ready = 0;
+        self
     }
 }
 
@@ -218,6 +234,7 @@ impl Host {
             &config.layers,
             config.task_root.as_deref(),
             config.tmp_mb,
+            self.options.tmp_ready,
         )
         .map_err(|source| LoadError::Files {
             function: config.name.clone(),

@@ -58,13 +58,23 @@ pub const DEFAULT_TMP_MB: u32 = 512;
 /// How often an instance's `/tmp` usage is measured, at most.
 pub const CHECK_INTERVAL: Duration = Duration::from_millis(100);
 
-/// Empty directories kept ready per function.
-const READY: usize = 8;
+/// Empty directories a server keeps ready per function.
+pub const READY: usize = 8;
 
 /// A function's ready, empty `/tmp` directories, and how to make more.
 #[derive(Debug)]
 struct Ready {
-    root: PathBuf,
+    /// The function's directory, made on first use: a function whose
+    /// instances never open a file (or a one-shot process that runs one
+    /// instance) makes none.
+    root: OnceLock<PathBuf>,
+    /// Held while the root is made, so that it is made once.
+    making_root: Mutex<()>,
+    /// What the root's name starts with.
+    prefix: String,
+    /// How many empty directories to keep ready: none makes each one when
+    /// its instance first asks, on the instance's thread.
+    keep: usize,
     next: AtomicU64,
     dirs: Mutex<Vec<PathBuf>>,
     /// A refill is queued: one is enough.
@@ -72,9 +82,27 @@ struct Ready {
 }
 
 impl Ready {
+    /// The function's root, made now if it is not yet.
+    fn root(&self) -> std::io::Result<&Path> {
+        if let Some(root) = self.root.get() {
+            return Ok(root);
+        }
+        let _one = self.making_root.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(root) = self.root.get() {
+            return Ok(root);
+        }
+        let dir = tempfile::Builder::new()
+            .prefix(&self.prefix)
+            .tempdir()?
+            .keep();
+        // A process that makes roots sweeps those that dead ones left.
+        let _ = janitor();
+        Ok(self.root.get_or_init(|| dir))
+    }
+
     fn make(&self) -> std::io::Result<PathBuf> {
         let n = self.next.fetch_add(1, Ordering::Relaxed);
-        let path = self.root.join(format!("tmp-{n}"));
+        let path = self.root()?.join(format!("tmp-{n}"));
         std::fs::create_dir(&path)?;
         Ok(path)
     }
@@ -89,7 +117,7 @@ impl Ready {
         let empty = std::fs::read_dir(&dir).is_ok_and(|mut e| e.next().is_none());
         // Keep up to twice the target, so that a steady churn of instances
         // recycles directories instead of creating and removing them.
-        if self.lock().len() >= 2 * READY {
+        if self.lock().len() >= 2 * self.keep {
             let _ = tree::remove(&dir);
             return;
         }
@@ -108,7 +136,7 @@ impl Ready {
     /// Janitor side: top the ready list up.
     fn refill(&self) {
         self.refilling.store(false, Ordering::Release);
-        while self.lock().len() < READY {
+        while self.lock().len() < self.keep {
             match self.make() {
                 Ok(dir) => self.lock().push(dir),
                 Err(_) => return,
@@ -121,8 +149,8 @@ impl Ready {
 enum Chore {
     Recycle(Arc<Ready>, PathBuf),
     Refill(Arc<Ready>),
-    /// A function's root, removed (with everything in it) when dropped.
-    Discard(tempfile::TempDir),
+    /// A function's root, to be removed with everything in it.
+    Discard(PathBuf),
 }
 
 /// The janitor: one thread per process doing the slow directory work.
@@ -139,7 +167,7 @@ fn janitor() -> Sender<Chore> {
                             Chore::Recycle(ready, dir) => ready.recycle(dir),
                             Chore::Refill(ready) => ready.refill(),
                             Chore::Discard(root) => {
-                                let _ = tree::remove(&root.keep());
+                                let _ = tree::remove(&root);
                             }
                         }
                     }
@@ -212,19 +240,17 @@ pub struct FunctionFiles {
     /// What every instance's `/tmp` starts with: for a function restored
     /// from a SnapStart snapshot, what its `init` left in `/tmp`.
     tmp_seed: Option<PathBuf>,
-    /// Always `Some` until dropped, when the janitor removes it.
-    root: Option<tempfile::TempDir>,
 }
 
 impl Drop for FunctionFiles {
     fn drop(&mut self) {
-        if let Some(root) = self.root.take() {
+        if let Some(root) = self.ready.root.get() {
             // Removing a tree is slow; whoever drops a function should not
             // wait for it.
-            if let Err(e) = janitor().send(Chore::Discard(root)) {
+            if let Err(e) = janitor().send(Chore::Discard(root.clone())) {
                 // No janitor (the process is exiting): clean up here.
                 if let Chore::Discard(root) = e.0 {
-                    let _ = tree::remove(&root.keep());
+                    let _ = tree::remove(&root);
                 }
             }
         }
@@ -232,23 +258,32 @@ impl Drop for FunctionFiles {
 }
 
 impl FunctionFiles {
-    /// Creates the function's scratch root, merges its layers and opens its
-    /// code directory.
+    /// Merges the function's layers and opens its code directory. Its
+    /// instances' `/tmp`s are made under a scratch root of its own, with
+    /// `keep_ready` empty ones made ahead of need ([`READY`] for a server;
+    /// none for a process that runs an instance or two).
     pub fn new(
         function: &str,
         layers: &[PathBuf],
         task_root: Option<&Path>,
         tmp_mb: u32,
+        keep_ready: usize,
     ) -> std::io::Result<Self> {
-        let root = tempfile::Builder::new()
-            .prefix(&format!("{ROOT_PREFIX}{}-{function}-", std::process::id()))
-            .tempdir()?;
+        let ready = Arc::new(Ready {
+            root: OnceLock::new(),
+            making_root: Mutex::new(()),
+            prefix: format!("{ROOT_PREFIX}{}-{function}-", std::process::id()),
+            keep: keep_ready,
+            next: AtomicU64::new(0),
+            dirs: Mutex::new(Vec::new()),
+            refilling: AtomicBool::new(false),
+        });
         let opt = match layers {
             [] => None,
             // One layer is mounted as it is.
             [one] => Some(open_dir(one, FsPerms::ReadOnly)?),
             many => {
-                let merged = root.path().join("opt");
+                let merged = ready.root()?.join("opt");
                 for layer in many {
                     copy_tree(layer, &merged)?;
                 }
@@ -258,15 +293,9 @@ impl FunctionFiles {
         let task = task_root
             .map(|dir| open_dir(dir, FsPerms::ReadOnly))
             .transpose()?;
-        let ready = Arc::new(Ready {
-            root: root.path().to_owned(),
-            next: AtomicU64::new(0),
-            dirs: Mutex::new(Vec::new()),
-            refilling: AtomicBool::new(false),
-        });
         // In the background: a load should not wait for directories, and a
         // first instance that comes before them makes its own.
-        if tmp_mb > 0 {
+        if tmp_mb > 0 && keep_ready > 0 {
             ready.refilling.store(true, Ordering::Release);
             let _ = janitor().send(Chore::Refill(ready.clone()));
         }
@@ -276,7 +305,6 @@ impl FunctionFiles {
             task,
             tmp_cap_bytes: u64::from(tmp_mb) << 20,
             tmp_seed: None,
-            root: Some(root),
         })
     }
 
@@ -299,7 +327,7 @@ impl FunctionFiles {
             Some(path) => path,
             None => self.ready.make()?,
         };
-        if left < READY / 2 && !self.ready.refilling.swap(true, Ordering::AcqRel) {
+        if left < self.ready.keep / 2 && !self.ready.refilling.swap(true, Ordering::AcqRel) {
             let _ = janitor().send(Chore::Refill(self.ready.clone()));
         }
         let tmp = InstanceTmp {
@@ -314,16 +342,16 @@ impl FunctionFiles {
         Ok(tmp)
     }
 
-    /// The directory holding this function's instance `/tmp`s.
-    pub fn root(&self) -> &Path {
-        &self.ready.root
+    /// The directory holding this function's instance `/tmp`s, once made.
+    pub fn root(&self) -> Option<&Path> {
+        self.ready.root.get().map(PathBuf::as_path)
     }
 }
 
 impl std::fmt::Debug for FunctionFiles {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("FunctionFiles")
-            .field("root", &self.ready.root)
+            .field("root", &self.ready.root.get())
             .field("opt", &self.opt.is_some())
             .field("tmp_cap_bytes", &self.tmp_cap_bytes)
             .finish_non_exhaustive()
@@ -538,10 +566,11 @@ mod tests {
             &[a.path().to_owned(), b.path().to_owned()],
             None,
             DEFAULT_TMP_MB,
+            READY,
         )
         .unwrap();
         // Two layers are merged into the function's root.
-        let opt = files.root().join("opt");
+        let opt = files.root().unwrap().join("opt");
         assert_eq!(
             std::fs::read_to_string(opt.join("lib/x")).unwrap(),
             "from b"
@@ -560,7 +589,7 @@ mod tests {
         }
         assert!(!path.join("cache").exists());
         // Every /tmp directory kept ready is empty.
-        for entry in std::fs::read_dir(files.root()).unwrap().flatten() {
+        for entry in std::fs::read_dir(files.root().unwrap()).unwrap().flatten() {
             if entry.file_name() != "opt" {
                 assert_eq!(std::fs::read_dir(entry.path()).unwrap().count(), 0);
             }
@@ -587,7 +616,7 @@ mod tests {
 
     #[test]
     fn an_instance_opens_its_tmp_only_when_asked() {
-        let files = Arc::new(FunctionFiles::new("f", &[], None, DEFAULT_TMP_MB).unwrap());
+        let files = Arc::new(FunctionFiles::new("f", &[], None, DEFAULT_TMP_MB, READY).unwrap());
         let mut instance = InstanceFiles::new(files);
         assert!(instance.tmp_mut().is_none());
         let dirs = instance.preopens().unwrap();
@@ -599,22 +628,36 @@ mod tests {
 
         // A /tmp that cannot be made is an error for the guest's call, not
         // a missing directory.
-        let broken = Arc::new(FunctionFiles::new("h", &[], None, 1).unwrap());
-        while broken.root().exists() {
-            // The janitor may be filling the root as it goes.
-            let _ = std::fs::remove_dir_all(broken.root());
+        let broken = Arc::new(FunctionFiles::new("h", &[], None, 1, 0).unwrap());
+        drop(broken.instance_tmp().unwrap());
+        while broken.root().unwrap().exists() {
+            // The janitor may be recycling that /tmp as it goes.
+            let _ = std::fs::remove_dir_all(broken.root().unwrap());
         }
         assert!(InstanceFiles::new(broken).preopens().is_err());
 
-        let none = Arc::new(FunctionFiles::new("g", &[], None, 0).unwrap());
+        let none = Arc::new(FunctionFiles::new("g", &[], None, 0, READY).unwrap());
         let mut instance = InstanceFiles::new(none);
         assert!(instance.preopens().unwrap().is_empty());
         assert!(instance.tmp_mut().is_none());
     }
 
     #[test]
+    fn a_function_makes_its_root_only_when_an_instance_needs_it() {
+        for keep in [0, READY] {
+            let files = FunctionFiles::new("lazy", &[], None, 0, keep).unwrap();
+            assert!(files.root().is_none(), "no /tmp, no root");
+        }
+        let files = FunctionFiles::new("lazy", &[], None, DEFAULT_TMP_MB, 0).unwrap();
+        assert!(files.root().is_none(), "nothing made ahead of need");
+        let tmp = files.instance_tmp().unwrap();
+        assert!(tmp.path().is_dir());
+        assert_eq!(tmp.path().parent(), files.root());
+    }
+
+    #[test]
     fn usage_over_the_cap_is_reported() {
-        let files = FunctionFiles::new("f", &[], None, 1).unwrap();
+        let files = FunctionFiles::new("f", &[], None, 1, 0).unwrap();
         let mut tmp = files.instance_tmp().unwrap();
         std::fs::write(tmp.path().join("big"), vec![0u8; 2 << 20]).unwrap();
         tmp.next_check = Instant::now();
@@ -627,7 +670,7 @@ mod tests {
 
     #[test]
     fn empty_files_count_against_the_cap() {
-        let files = FunctionFiles::new("f", &[], None, 1).unwrap();
+        let files = FunctionFiles::new("f", &[], None, 1, 0).unwrap();
         let mut tmp = files.instance_tmp().unwrap();
         // 1 MB allows 64 entries.
         for i in 0..65 {
