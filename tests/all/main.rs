@@ -11,6 +11,7 @@ mod files;
 mod functions;
 mod fuzz;
 mod generate;
+mod guest_build;
 mod guide;
 mod hostile;
 mod invoke;

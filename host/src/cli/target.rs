@@ -80,7 +80,9 @@ pub fn build(
 ) -> anyhow::Result<PathBuf> {
     Ok(match source {
         HandlerSource::Wasm(path) => path.clone(),
-        HandlerSource::Crate(dir) => GuestBuilder::new().build_crate(dir)?,
+        HandlerSource::Crate(dir) => GuestBuilder::new()
+            .remember_in(cache_dir.join("crates"))
+            .build_crate(dir)?,
         HandlerSource::Node(handler) => {
             let built = JsBuilder::new(cache_dir).build(handler)?;
             config.task_root = Some(built.task_root);

@@ -4,6 +4,8 @@
 //! file; the host then builds it for `wasm32-wasip2` in release mode, as a
 //! user would by hand, and runs the result. Cargo's JSON messages say where
 //! each artifact landed, so any crate layout and target directory works.
+//! With a memo directory, a crate whose inputs are unchanged since its last
+//! build is not given to cargo at all (see [`super::fingerprint`]).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -48,6 +50,8 @@ pub enum BuildError {
 pub struct GuestBuilder {
     target_dir: Option<PathBuf>,
     quiet: bool,
+    memo_dir: Option<PathBuf>,
+    cargo: Option<PathBuf>,
 }
 
 impl GuestBuilder {
@@ -68,19 +72,59 @@ impl GuestBuilder {
         self
     }
 
+    /// Runs this cargo (default: `$CARGO`, else `cargo` on the PATH).
+    pub fn cargo(mut self, cargo: impl Into<PathBuf>) -> Self {
+        self.cargo = Some(cargo.into());
+        self
+    }
+
+    /// Remembers each crate's inputs under `dir` after a build, and skips
+    /// cargo for a crate whose inputs are unchanged since.
+    pub fn remember_in(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.memo_dir = Some(dir.into());
+        self
+    }
+
     /// Builds the crate in `dir` and returns its `.wasm`.
     pub fn build_crate(&self, dir: &Path) -> Result<PathBuf, BuildError> {
         let dir = &std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_owned());
+        // A target directory of the caller's is not in the memo's key.
+        let memo = self
+            .memo_dir
+            .as_deref()
+            .filter(|_| self.target_dir.is_none());
+        if let Some(wasm) = memo.and_then(|memo| super::fingerprint::up_to_date(memo, dir)) {
+            tracing::debug!(
+                "`{}` is unchanged since it was built; not running cargo",
+                dir.display()
+            );
+            return Ok(wasm);
+        }
+        let started = std::time::SystemTime::now();
         let manifest = dir.join("Cargo.toml");
         let wanted = std::fs::canonicalize(&manifest).unwrap_or(manifest.clone());
-        let artifacts = self.run(dir, &["--manifest-path", &manifest.to_string_lossy()])?;
-        artifacts
-            .into_iter()
-            .find(|a| a.manifest_path == wanted)
-            .map(|a| a.wasm)
-            .ok_or_else(|| BuildError::NoArtifact {
-                dir: dir.to_owned(),
-            })
+        let built = self
+            .run(dir, &["--manifest-path", &manifest.to_string_lossy()])
+            .and_then(|artifacts| {
+                artifacts
+                    .into_iter()
+                    .find(|a| a.manifest_path == wanted)
+                    .map(|a| a.wasm)
+                    .ok_or_else(|| BuildError::NoArtifact {
+                        dir: dir.to_owned(),
+                    })
+            });
+        if let Some(memo) = memo {
+            match &built {
+                Ok(wasm) => {
+                    if !super::fingerprint::remember(memo, dir, wasm, started) {
+                        super::fingerprint::forget(memo, dir);
+                    }
+                }
+                Err(_) => super::fingerprint::forget(memo, dir),
+            }
+        }
+        built
     }
 
     /// Builds every member of the workspace in `dir` and returns each
@@ -104,7 +148,12 @@ impl GuestBuilder {
         // .cargo/config.toml apply); paths given to it must not be relative
         // to the caller's directory.
         let dir = &std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_owned());
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let cargo = self
+            .cargo
+            .clone()
+            .map(Into::into)
+            .or_else(|| std::env::var_os("CARGO"))
+            .unwrap_or_else(|| "cargo".into());
         let mut cmd = Command::new(cargo);
         cmd.current_dir(dir)
             .args(["build", "--release", "--target", GUEST_TARGET])

@@ -5,6 +5,7 @@
 //! May import every layer below it (trigger, manifest, function); nothing
 //! below imports it.
 
+pub mod fingerprint;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod generate;
