@@ -31,9 +31,19 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
     if memory.parse::<i32>().is_err() {
         bail!("AWS_LAMBDA_FUNCTION_MEMORY_SIZE is `{memory}`, not the function's memory in MB (e.g. 128)");
     }
-    let tokio = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
+    // One invocation at a time (Lambda's default) needs no worker threads:
+    // starting them is part of every cold start.
+    let concurrent = std::env::var("AWS_LAMBDA_MAX_CONCURRENCY")
+        .ok()
+        .and_then(|n| n.parse::<u32>().ok())
+        .is_some_and(|n| n > 1);
+    let tokio = if concurrent {
+        tokio::runtime::Builder::new_multi_thread()
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+    }
+    .enable_all()
+    .build()?;
     // Everything up to the first `/next` is Lambda's init phase, reported
     // as Init Duration: engine, artifact mapping, InstancePre, spares.
     let (function, timeout) = match init(cli).and_then(|(f, timeout)| {
