@@ -10,6 +10,9 @@
 //! `precompile_compatibility_hash`, which covers the wasmtime version, the
 //! target CPU's features and every engine setting that changes generated code.
 //! A stale or foreign artifact therefore never matches; it is simply not used.
+//! The component's digest is itself remembered per file (see
+//! [`super::wasm_file`]), so a load of an unchanged component maps its
+//! artifact without reading the component at all.
 //!
 //! Within a process, a loaded artifact is kept and handed to every later
 //! load of the same component: the functions that share a component (every
@@ -26,6 +29,7 @@ use sha2::{Digest, Sha256};
 use wasmtime::component::Component;
 use wasmtime::Engine;
 
+use super::wasm_file::WasmFile;
 use crate::error::LoadError;
 use crate::function::{ArtifactSource, LoadStats};
 
@@ -66,9 +70,18 @@ impl ArtifactCache {
         &self.dir
     }
 
+    /// Where the digests of component files are remembered.
+    pub fn digests_dir(&self) -> PathBuf {
+        self.dir.join("digests")
+    }
+
     /// The artifact path for `wasm` under `engine`.
     pub fn artifact_path(&self, engine: &Engine, wasm: &[u8]) -> PathBuf {
-        let module = Sha256::digest(wasm);
+        self.artifact_path_of(engine, &Sha256::digest(wasm).into())
+    }
+
+    /// The artifact path for a component of SHA-256 `digest` under `engine`.
+    pub fn artifact_path_of(&self, engine: &Engine, digest: &[u8; 32]) -> PathBuf {
         let mut engine_hash = ShaHasher(Sha256::new());
         engine
             .precompile_compatibility_hash()
@@ -76,22 +89,21 @@ impl ArtifactCache {
         let engine_hash = engine_hash.0.finalize();
         self.dir.join(format!(
             "{}-{}.cwasm",
-            hex(&module[..16]),
+            hex(&digest[..16]),
             hex(&engine_hash[..8])
         ))
     }
 
-    /// Returns the artifact for `wasm` if it is cached, otherwise compiles it
-    /// with `compile` (which reports progress however the caller likes) and
-    /// caches the result.
+    /// Returns the artifact for `wasm` if it is cached (without reading the
+    /// component), otherwise compiles it with `compile` (which reports
+    /// progress however the caller likes) and caches the result.
     pub fn load_or_compile(
         &self,
         engine: &Engine,
-        path: &Path,
-        wasm: &[u8],
+        wasm: &mut WasmFile,
         compile: impl FnOnce(&[u8]) -> Result<Vec<u8>, LoadError>,
     ) -> Result<(Component, LoadStats), LoadError> {
-        let artifact = self.artifact_path(engine, wasm);
+        let artifact = self.artifact_path_of(engine, wasm.digest());
         let loaded = self
             .loaded
             .lock()
@@ -109,8 +121,7 @@ impl ArtifactCache {
                 },
             ));
         }
-        let (component, stats) =
-            self.load_file_or_compile(engine, path, wasm, artifact, compile)?;
+        let (component, stats) = self.load_file_or_compile(engine, wasm, artifact, compile)?;
         let mut loaded = self.loaded.lock().unwrap_or_else(|p| p.into_inner());
         // Bounded, so that a long `serve --watch` of rebuilt components
         // does not keep every old one mapped.
@@ -125,8 +136,7 @@ impl ArtifactCache {
     fn load_file_or_compile(
         &self,
         engine: &Engine,
-        path: &Path,
-        wasm: &[u8],
+        wasm: &mut WasmFile,
         artifact: PathBuf,
         compile: impl FnOnce(&[u8]) -> Result<Vec<u8>, LoadError>,
     ) -> Result<(Component, LoadStats), LoadError> {
@@ -154,8 +164,15 @@ impl ArtifactCache {
             }
         }
 
+        // The bytes to compile are those read now, and the artifact is
+        // named by their digest (the file may have changed since it was
+        // opened).
+        wasm.bytes()?;
+        let artifact = self.artifact_path_of(engine, wasm.digest());
+        let path = wasm.path().to_owned();
+        let bytes = wasm.bytes()?;
         let start = Instant::now();
-        let bytes = compile(wasm)?;
+        let bytes = compile(bytes)?;
         let compile_time = start.elapsed();
         self.write_atomically(&artifact, &bytes)?;
         let start = Instant::now();
@@ -210,6 +227,4 @@ impl Hasher for ShaHasher {
     }
 }
 
-pub(super) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
+pub(super) use super::wasm_file::hex;

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use wasmtime::component::Linker;
 
 use super::cache::ArtifactCache;
+use super::wasm_file::WasmFile;
 use super::{Allocator, EngineOptions, WasmEngine};
 use crate::capability::files::FunctionFiles;
 use crate::capability::kv::Grants;
@@ -85,7 +86,7 @@ impl Host {
     /// machine) without loading it: the artifact's file name in a cache
     /// directory, and its bytes. For packaging.
     pub fn precompile(&self, path: &Path, wasm: &[u8]) -> Result<(String, Vec<u8>), LoadError> {
-        check_header(path, wasm)?;
+        super::wasm_file::check_header(path, wasm)?;
         let engine = self.engine.engine();
         let bytes = engine
             .precompile_component(wasm)
@@ -148,23 +149,20 @@ impl Host {
                 message,
             });
         }
-        let wasm = std::fs::read(path).map_err(|source| LoadError::Read {
-            path: path.to_owned(),
-            source,
-        })?;
-        check_header(path, &wasm)?;
+        let mut wasm = WasmFile::open(path, &self.cache.digests_dir())?;
         let mut config = config;
         // A snapshot (shipped in a package, or named on the command line)
         // is restored, whatever the configuration says.
-        let restored = super::is_snapshot(&wasm);
-        let (path, wasm) = if config.snap_start && !restored {
-            self.snapshot_of(path, &wasm, &config, observer)?
+        let restored = wasm.is_snapshot();
+        let mut wasm = if config.snap_start && !restored {
+            self.snapshot_of(&mut wasm, &config, observer)?
         } else {
-            (path.to_owned(), wasm)
+            wasm
         };
+        let path = wasm.path().to_owned();
         let path = path.as_path();
         let engine = self.engine.engine();
-        let (component, stats) = self.cache.load_or_compile(engine, path, &wasm, |bytes| {
+        let (component, stats) = self.cache.load_or_compile(engine, &mut wasm, |bytes| {
             observer.compiling(path);
             engine
                 .precompile_component(bytes)
@@ -292,20 +290,4 @@ pub(super) struct Quiet;
 impl LoadObserver for Quiet {
     fn compiling(&self, _: &Path) {}
     fn compiled(&self, _: &Path, _: std::time::Duration, _: &Path) {}
-}
-
-/// Tells apart "not wasm", "a core module" and "a component" from the first
-/// eight bytes, so that the common mistakes get their own message.
-fn check_header(path: &Path, wasm: &[u8]) -> Result<(), LoadError> {
-    if wasm.len() < 8 || &wasm[..4] != b"\0asm" {
-        return Err(LoadError::NotWasm {
-            path: path.to_owned(),
-        });
-    }
-    if wasm[4..8] == [1, 0, 0, 0] {
-        return Err(LoadError::CoreModule {
-            path: path.to_owned(),
-        });
-    }
-    Ok(())
 }

@@ -14,6 +14,7 @@
 pub mod cache;
 pub mod host;
 pub mod snapshot;
+pub mod wasm_file;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -31,6 +31,7 @@ use wasmtime_wizer::Wizer;
 
 use super::cache::{hex, ShaHasher};
 use super::host::{linker_of, Host, LoadObserver};
+use super::wasm_file::WasmFile;
 use super::{mark_section, WasmEngine};
 use crate::error::LoadError;
 use crate::function::FunctionConfig;
@@ -41,42 +42,40 @@ impl Host {
     /// A snapshot is itself a component; packages ship it in place of the
     /// function's own.
     pub fn snapshot(&self, path: &Path, config: &FunctionConfig) -> Result<PathBuf, LoadError> {
-        let wasm = std::fs::read(path).map_err(|source| LoadError::Read {
-            path: path.to_owned(),
-            source,
-        })?;
-        if super::is_snapshot(&wasm) {
+        let mut wasm = WasmFile::open(path, &self.cache().digests_dir())?;
+        if wasm.is_snapshot() {
             return Ok(path.to_owned());
         }
         Ok(self
-            .snapshot_of(path, &wasm, config, &super::host::Quiet)?
-            .0)
+            .snapshot_of(&mut wasm, config, &super::host::Quiet)?
+            .path()
+            .to_owned())
     }
 
-    /// The snapshot of `wasm`'s `init` under `config`: its path in the
-    /// cache and its bytes, taken now unless it is cached.
+    /// The snapshot of `wasm`'s `init` under `config`, taken now unless it
+    /// is cached.
     pub(super) fn snapshot_of(
         &self,
-        path: &Path,
-        wasm: &[u8],
+        wasm: &mut WasmFile,
         config: &FunctionConfig,
         observer: &dyn LoadObserver,
-    ) -> Result<(PathBuf, Vec<u8>), LoadError> {
-        let out = self
-            .cache()
-            .dir()
-            .join("snapshots")
-            .join(format!("{}.wasm", snapshot_key(self, wasm, config)));
-        if let Ok(bytes) = std::fs::read(&out) {
-            return Ok((out, bytes));
+    ) -> Result<WasmFile, LoadError> {
+        let out = self.cache().dir().join("snapshots").join(format!(
+            "{}.wasm",
+            snapshot_key(self, wasm.digest(), config)
+        ));
+        if out.is_file() {
+            return WasmFile::open(&out, &self.cache().digests_dir());
         }
-        observer.snapshotting(path);
+        let path = wasm.path().to_owned();
+        observer.snapshotting(&path);
         let start = std::time::Instant::now();
-        let mut bytes = self.take_snapshot(path, wasm, config, &super::snapshot_tmp(&out))?;
+        let mut bytes =
+            self.take_snapshot(&path, wasm.bytes()?, config, &super::snapshot_tmp(&out))?;
         bytes.extend_from_slice(&mark_section());
         self.cache().write_atomically(&out, &bytes)?;
-        observer.snapshotted(path, start.elapsed());
-        Ok((out, bytes))
+        observer.snapshotted(&path, start.elapsed());
+        WasmFile::with_bytes(&out, bytes)
     }
 
     /// Runs `init` and snapshots it; what init left in `/tmp` goes to
@@ -194,10 +193,10 @@ impl Host {
 
 /// What a snapshot depends on: the component, what its `init` can observe
 /// of the configuration, and the engine that reads it.
-fn snapshot_key(host: &Host, wasm: &[u8], config: &FunctionConfig) -> String {
+fn snapshot_key(host: &Host, digest: &[u8; 32], config: &FunctionConfig) -> String {
     let mut hash = ShaHasher(Sha256::new());
     hash.write(b"wasmfn-snapshot-1");
-    hash.write(&Sha256::digest(wasm));
+    hash.write(digest);
     host.engine()
         .precompile_compatibility_hash()
         .hash(&mut hash);
