@@ -72,7 +72,7 @@ pub use function::{
     ArtifactSource, Function, FunctionConfig, Invocation, InvokeRequest, LoadStats,
 };
 pub use manifest::{HandlerSource, Manifest, ManifestError, NodeHandler, PythonHandler};
-pub use report::Report;
+pub use report::{LogFormat, LogLevel, Logging, Report};
 pub use tooling::guest_build::{BuildError, GuestBuilder};
 pub use tooling::js_build::{JsBuildError, JsBuilder, JsFunction};
 pub use tooling::py_build::{PyBuildError, PyBuilder, PyFunction};

@@ -19,6 +19,7 @@ mod js;
 mod js_guide;
 mod kv;
 mod lambda;
+mod logging;
 mod outbound;
 mod pool;
 mod python;

@@ -75,7 +75,7 @@ pub fn run(cli: &Cli, args: &InvokeArgs) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let funnel = Funnel::new(LogStyle::Block, None);
+    let funnel = Funnel::new(LogStyle::Block, None).with_floor(cli.log_floor());
     let invocation = runtime
         .block_on(funnel.invoke(&function, &event, InvokeRequest::default()))?
         .invocation;

@@ -59,8 +59,20 @@ pub struct Cli {
     #[arg(long, global = true)]
     snap_start: bool,
 
+    /// Write nothing below this level (TRACE, DEBUG, INFO, WARN, ERROR,
+    /// FATAL), over every function's own `logs` levels: `WARN` keeps a busy
+    /// server quiet (no START / END / REPORT, no request lines).
+    #[arg(long, global = true, value_name = "LEVEL", value_parser = parse_level)]
+    log_level: Option<wasmfn::LogLevel>,
+
     #[command(subcommand)]
     command: Command,
+}
+
+fn parse_level(s: &str) -> Result<wasmfn::LogLevel, String> {
+    wasmfn::LogLevel::parse(s).ok_or_else(|| {
+        format!("`{s}` is not a log level: TRACE, DEBUG, INFO, WARN, ERROR or FATAL")
+    })
 }
 
 #[derive(Debug, Subcommand)]
@@ -109,10 +121,16 @@ pub fn main() -> ExitCode {
     } else {
         Cli::parse()
     };
+    // Each request's line is INFO; a floor above that drops it too.
+    let quiet = cli.log_level.is_some_and(|l| l > wasmfn::LogLevel::Info);
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("WASMFN_LOG").unwrap_or_else(|_| {
-                tracing_subscriber::EnvFilter::new("warn,wasmfn::request=info")
+                tracing_subscriber::EnvFilter::new(if quiet {
+                    "warn"
+                } else {
+                    "warn,wasmfn::request=info"
+                })
             }),
         )
         .with_writer(std::io::stderr)
@@ -163,6 +181,11 @@ impl Cli {
             config.snap_start = true;
         }
         Ok(())
+    }
+
+    /// The funnel's floor of `--log-level` (none: every function's own).
+    fn log_floor(&self) -> wasmfn::LogLevel {
+        self.log_level.unwrap_or(wasmfn::LogLevel::Trace)
     }
 
     /// Where artifacts, and the JavaScript toolchain and builds, are kept.

@@ -104,7 +104,9 @@ pub fn run(cli: &Cli, args: &ServeArgs) -> anyhow::Result<std::process::ExitCode
             }
         }
         let metrics = Arc::new(Metrics::new(functions.clone()));
-        let funnel = Arc::new(Funnel::new(LogStyle::Block, Some(metrics.clone())));
+        let funnel = Arc::new(
+            Funnel::new(LogStyle::Block, Some(metrics.clone())).with_floor(cli.log_floor()),
+        );
         let queue = AsyncQueue::start(
             QueueOptions {
                 dir: args.state_dir.join("queue"),

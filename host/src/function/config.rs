@@ -10,6 +10,7 @@ use crate::aws::{DEFAULT_REGION, LOCAL_ACCOUNT_ID};
 use crate::capability::files::DEFAULT_TMP_MB;
 use crate::capability::http::AllowList;
 use crate::capability::kv::StoreGrant;
+use crate::report::{LogFormat, Logging};
 
 /// Lambda's default memory size, in MB.
 pub const DEFAULT_MEMORY_MB: u32 = 128;
@@ -55,6 +56,9 @@ pub struct FunctionConfig {
     /// SnapStart (`snapStart`): instances start from a snapshot taken after
     /// `init`, which then never runs again.
     pub snap_start: bool,
+    /// Lambda's logging controls (`logs:`): text or JSON, and the levels
+    /// that JSON logs are filtered at.
+    pub logging: Logging,
 }
 
 impl FunctionConfig {
@@ -76,6 +80,7 @@ impl FunctionConfig {
             key_value_stores: Vec::new(),
             handler: None,
             snap_start: false,
+            logging: Logging::default(),
         }
     }
 
@@ -160,6 +165,14 @@ pub(crate) fn lambda_environment(config: &FunctionConfig) -> Vec<(String, String
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
     .collect();
+    if config.logging.format == LogFormat::Json {
+        // What Lambda's runtimes read to write JSON records themselves.
+        env.push(("AWS_LAMBDA_LOG_FORMAT".to_string(), "JSON".to_string()));
+        env.push((
+            "AWS_LAMBDA_LOG_LEVEL".to_string(),
+            config.logging.application_level.as_str().to_string(),
+        ));
+    }
     if let Some(handler) = &config.handler {
         env.push(("_HANDLER".to_string(), handler.clone()));
     }

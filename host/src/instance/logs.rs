@@ -18,6 +18,8 @@ use bytes::Bytes;
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 use wasmtime_wasi::p2::{OutputStream, Pollable, StreamResult};
 
+use crate::report::LogLevel;
+
 /// Which guest stream a line came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stream {
@@ -56,8 +58,18 @@ impl CapturedLogs {
     /// a language runtime already wrote in this shape (the JavaScript
     /// shim's `console.warn` is `…<TAB>WARN<TAB>…`).
     pub fn to_cloudwatch(&self, request_id: &str) -> String {
+        self.to_cloudwatch_at(request_id, LogLevel::Trace)
+    }
+
+    /// [`to_cloudwatch`](Self::to_cloudwatch) without the lines below
+    /// `min`: a JSON line by its `level`, a CloudWatch-shaped line by the
+    /// level in it, any other line as `INFO` (stdout) or `ERROR` (stderr).
+    pub fn to_cloudwatch_at(&self, request_id: &str, min: LogLevel) -> String {
         let mut out = String::new();
         for line in &self.lines {
+            if min > LogLevel::Trace && line_level(line).is_some_and(|level| level < min) {
+                continue;
+            }
             if line.text.trim_start().starts_with('{') || is_cloudwatch_line(&line.text) {
                 out.push_str(&line.text);
             } else {
@@ -85,6 +97,102 @@ impl CapturedLogs {
         }
         out
     }
+}
+
+impl CapturedLogs {
+    /// The lines as Lambda's JSON log format writes them, one record per
+    /// line: `{"timestamp", "level", "requestId", "message"}`. A line that
+    /// is already a JSON object passes through; a CloudWatch-shaped text
+    /// line (a language runtime's) gives its timestamp, level and message;
+    /// any other line is `INFO` from stdout, `ERROR` from stderr. Records
+    /// below `min` are dropped, as Lambda's `ApplicationLogLevel` drops
+    /// them; so is a JSON line whose `level` is below it.
+    pub fn to_json_records(&self, request_id: &str, min: LogLevel) -> String {
+        let mut out = String::new();
+        let record = |out: &mut String, at: String, level: LogLevel, message: &str| {
+            if level >= min {
+                let json = serde_json::json!({
+                    "timestamp": at,
+                    "level": level.as_str(),
+                    "requestId": request_id,
+                    "message": message,
+                });
+                out.push_str(&json.to_string());
+                out.push('\n');
+            }
+        };
+        for line in &self.lines {
+            let text = line.text.as_str();
+            if text.trim_start().starts_with('{') {
+                if line_level(line).is_none_or(|level| level >= min) {
+                    out.push_str(text);
+                    out.push('\n');
+                }
+            } else if let Some((at, level, message)) = cloudwatch_parts(text) {
+                record(&mut out, at.to_string(), level, message);
+            } else {
+                let level = match line.stream {
+                    Stream::Stdout => LogLevel::Info,
+                    Stream::Stderr => LogLevel::Error,
+                };
+                record(
+                    &mut out,
+                    humantime::format_rfc3339_millis(line.at).to_string(),
+                    level,
+                    text,
+                );
+            }
+        }
+        if self.dropped_bytes > 0 {
+            record(
+                &mut out,
+                humantime::format_rfc3339_millis(SystemTime::now()).to_string(),
+                LogLevel::Warn,
+                &format!(
+                    "wasmfn: log output truncated, {} bytes dropped",
+                    self.dropped_bytes
+                ),
+            );
+        }
+        out
+    }
+}
+
+/// The level of a captured line, where one can be told.
+fn line_level(line: &LogLine) -> Option<LogLevel> {
+    let text = line.text.as_str();
+    if text.trim_start().starts_with('{') {
+        return serde_json::from_str::<serde_json::Value>(text)
+            .ok()
+            .and_then(|v| v.get("level")?.as_str().and_then(LogLevel::parse));
+    }
+    if let Some((_, level, _)) = cloudwatch_parts(text) {
+        return Some(level);
+    }
+    Some(match line.stream {
+        Stream::Stdout => LogLevel::Info,
+        Stream::Stderr => LogLevel::Error,
+    })
+}
+
+/// The timestamp, level and message of a CloudWatch-shaped line
+/// (`ts<TAB>request id<TAB>LEVEL<TAB>message`, or Python's
+/// `[LEVEL]<TAB>ts<TAB>request id<TAB>message`).
+fn cloudwatch_parts(text: &str) -> Option<(&str, LogLevel, &str)> {
+    if !is_cloudwatch_line(text) {
+        return None;
+    }
+    if let Some((level, rest)) = text.strip_prefix('[').and_then(|t| t.split_once("]\t")) {
+        let mut fields = rest.splitn(3, '\t');
+        let at = fields.next()?;
+        let _request_id = fields.next()?;
+        return Some((at, LogLevel::parse(level)?, fields.next().unwrap_or("")));
+    }
+    let mut fields = text.splitn(4, '\t');
+    let at = fields.next()?;
+    let _request_id = fields.next()?;
+    let level = LogLevel::parse(fields.next()?)?;
+    Some((at, level, fields.next().unwrap_or("")))
 }
 
 /// Whether `text` already starts the way a CloudWatch line does: an

@@ -7,7 +7,7 @@
 //! that the pool throws it away instead of reusing a guest in an unknown
 //! state.
 //!
-//! May import: `bindings`, `capability` and the shapes (`error`, `aws`);
+//! May import: `bindings`, `capability` and the shapes (`error`, `aws`, `report`);
 //! never the function that owns it: an instance is made from its
 //! [`Template`] alone.
 

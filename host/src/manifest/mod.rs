@@ -39,6 +39,7 @@ use crate::capability::kv::StoreBackend;
 use crate::capability::kv::StoreGrant;
 use crate::function::pool::Policy;
 use crate::function::FunctionConfig;
+use crate::report::{LogFormat, LogLevel, Logging};
 
 /// The default manifest file name.
 pub const DEFAULT_MANIFEST: &str = "serverless.yml";
@@ -161,6 +162,31 @@ pub struct Provider {
     /// Environment for every function.
     #[serde(default)]
     environment: BTreeMap<String, Scalar>,
+    /// `logs.lambda`: every function's logging controls.
+    #[serde(default)]
+    logs: ProviderLogs,
+}
+
+/// `provider.logs:`; only `lambda` concerns wasmfn (the Framework's other
+/// keys configure API Gateway's access logs).
+#[derive(Debug, Clone, Default, Deserialize)]
+struct ProviderLogs {
+    #[serde(default)]
+    lambda: LogsSpec,
+}
+
+/// Lambda's logging controls, the Serverless Framework's keys for
+/// `LoggingConfig`: `logFormat` (`Text` or `JSON`), `applicationLogLevel`
+/// (`TRACE` … `FATAL`), `systemLogLevel` (`DEBUG`, `INFO`, `WARN`). The
+/// log group is accepted and ignored: logs go to stderr.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct LogsSpec {
+    log_format: Option<String>,
+    application_log_level: Option<String>,
+    system_log_level: Option<String>,
+    #[allow(dead_code)]
+    log_group: Option<String>,
 }
 
 /// `functions.<name>:`.
@@ -215,6 +241,9 @@ pub struct FunctionSpec {
     /// (the Serverless Framework's `snapStart: true`).
     #[serde(default)]
     pub snap_start: bool,
+    /// Logging controls, over the provider's `logs.lambda`.
+    #[serde(default)]
+    logs: LogsSpec,
 }
 
 /// `functions.<name>.destinations:`: Lambda's on-success and on-failure
@@ -462,6 +491,66 @@ impl Manifest {
         ))
     }
 
+    /// Function `name`'s logging controls: its `logs` over the provider's
+    /// `logs.lambda`, checked as Lambda checks `LoggingConfig`.
+    fn logging(&self, name: &str, own: &LogsSpec) -> Result<Logging, ManifestError> {
+        let provider = &self.provider.logs.lambda;
+        let bad = |message: String| ManifestError::Parse {
+            path: self.path.clone(),
+            line: 1,
+            column: 1,
+            message: format!("functions.{name}.logs: {message}"),
+        };
+        let format = match own.log_format.as_ref().or(provider.log_format.as_ref()) {
+            None => LogFormat::Text,
+            Some(f) if f.eq_ignore_ascii_case("json") => LogFormat::Json,
+            Some(f) if f.eq_ignore_ascii_case("text") => LogFormat::Text,
+            Some(f) => {
+                return Err(bad(format!(
+                    "logFormat is `{f}`; it must be `Text` or `JSON`"
+                )))
+            }
+        };
+        let level = |key: &str, value: Option<&String>, allowed: &[LogLevel]| {
+            let Some(value) = value else {
+                return Ok(LogLevel::Info);
+            };
+            let names: Vec<&str> = allowed.iter().map(|l| l.as_str()).collect();
+            let level = LogLevel::parse(value)
+                .filter(|l| allowed.contains(l) && value.eq_ignore_ascii_case(l.as_str()))
+                .ok_or_else(|| {
+                    bad(format!(
+                        "{key} is `{value}`; it must be one of {}",
+                        names.join(", ")
+                    ))
+                })?;
+            if format != LogFormat::Json {
+                return Err(bad(format!(
+                    "{key} needs `logFormat: JSON`: Lambda filters log levels only in its JSON format"
+                )));
+            }
+            Ok(level)
+        };
+        use LogLevel::*;
+        Ok(Logging {
+            format,
+            application_level: level(
+                "applicationLogLevel",
+                own.application_log_level
+                    .as_ref()
+                    .or(provider.application_log_level.as_ref()),
+                &[Trace, Debug, Info, Warn, Error, Fatal],
+            )?,
+            system_level: level(
+                "systemLogLevel",
+                own.system_log_level
+                    .as_ref()
+                    .or(provider.system_log_level.as_ref()),
+                &[Debug, Info, Warn],
+            )?,
+        })
+    }
+
     /// The run-time configuration of function `name`: its own settings over
     /// the provider's, over Lambda's defaults.
     pub fn function_config(&self, name: &str) -> Result<FunctionConfig, ManifestError> {
@@ -490,6 +579,7 @@ impl Manifest {
         config.environment = env.into_iter().collect();
         config.handler = Some(spec.handler.clone());
         config.snap_start = spec.snap_start;
+        config.logging = self.logging(name, &spec.logs)?;
         if let Some(policy) = spec.pool.policy {
             config.pool.policy = policy;
         }

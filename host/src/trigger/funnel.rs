@@ -11,7 +11,7 @@ use std::time::Instant;
 use super::metrics::Metrics;
 use crate::error::Throttled;
 use crate::function::{Function, Invocation, InvokeRequest};
-use crate::report::log_block;
+use crate::report::{log_block, log_block_json, LogFormat, LogLevel, Status};
 
 /// Which log an invocation writes to stderr.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,6 +28,8 @@ pub enum LogStyle {
 pub struct Funnel {
     metrics: Option<Arc<Metrics>>,
     style: LogStyle,
+    /// The least level written, over every function's own levels.
+    floor: LogLevel,
 }
 
 /// An invocation that ran, and the log it wrote.
@@ -43,7 +45,20 @@ impl Funnel {
     /// A funnel that writes logs in `style` and, given `metrics`, counts
     /// every invocation and throttle there.
     pub fn new(style: LogStyle, metrics: Option<Arc<Metrics>>) -> Self {
-        Funnel { metrics, style }
+        Funnel {
+            metrics,
+            style,
+            floor: LogLevel::Trace,
+        }
+    }
+
+    /// Writes nothing below `floor`, whatever the functions' own levels: a
+    /// busy local server kept quiet (`--log-level`). In the text format the
+    /// START / END / REPORT lines are `INFO`, the function's lines `INFO`
+    /// from stdout and `ERROR` from stderr unless they carry a level.
+    pub fn with_floor(mut self, floor: LogLevel) -> Self {
+        self.floor = floor;
+        self
     }
 
     /// Invokes `function` with `event`, counts the invocation (or the
@@ -68,20 +83,55 @@ impl Funnel {
         if let Some(metrics) = &self.metrics {
             metrics.invoked(name, start.elapsed(), invocation.result.is_err());
         }
-        let guest_lines = invocation.log_text();
-        let log = match self.style {
-            LogStyle::Block => log_block(
-                &invocation.request_id,
-                &function.config().version,
-                &guest_lines,
-                &invocation.report,
-            ),
-            LogStyle::GuestOnly => guest_lines,
+        let config = function.config();
+        let logging = config.logging;
+        let log = match logging.format {
+            LogFormat::Text => {
+                let guest_lines = invocation
+                    .logs
+                    .to_cloudwatch_at(&invocation.request_id, self.floor);
+                match self.style {
+                    LogStyle::Block if self.floor > LogLevel::Info => guest_lines,
+                    LogStyle::Block => log_block(
+                        &invocation.request_id,
+                        &config.version,
+                        &guest_lines,
+                        &invocation.report,
+                    ),
+                    LogStyle::GuestOnly => guest_lines,
+                }
+            }
+            LogFormat::Json => {
+                let records = invocation.logs.to_json_records(
+                    &invocation.request_id,
+                    logging.application_level.max(self.floor),
+                );
+                match self.style {
+                    LogStyle::Block => log_block_json(
+                        &invocation.request_id,
+                        &config.version,
+                        &records,
+                        &invocation.report,
+                        status(&invocation),
+                        logging.system_level.max(self.floor),
+                    ),
+                    LogStyle::GuestOnly => records,
+                }
+            }
         };
         // One write for the whole block, so that the blocks of concurrent
         // invocations never interleave. A closed stderr loses the log, not
         // the invocation.
         let _ = std::io::stderr().write_all(log.as_bytes());
         Ok(Invoked { invocation, log })
+    }
+}
+
+/// How `invocation` ended, as `platform.report` says it.
+fn status(invocation: &Invocation) -> Status {
+    match &invocation.result {
+        Ok(_) => Status::Success,
+        Err(e) if e.error_type == crate::error::ERROR_TIMEOUT => Status::Timeout,
+        Err(_) => Status::Error,
     }
 }
