@@ -176,10 +176,14 @@ fn invoke_by_name_does_not_run_cargo_when_the_crate_is_unchanged() {
         assert_eq!(json(&out.stdout)["statusCode"], 200);
         text(&out.stderr)
     };
+    // The first may run cargo (another test may have just rebuilt the
+    // guests as a workspace, with other features); one that did makes the
+    // next skip it.
     invoke();
+    let skipped = |log: &str| log.contains("unchanged since it was built; not running cargo");
     let second = invoke();
-    assert!(
-        second.contains("unchanged since it was built; not running cargo"),
-        "{second}"
-    );
+    if !skipped(&second) {
+        let third = invoke();
+        assert!(skipped(&third), "{second}\n---\n{third}");
+    }
 }
