@@ -65,7 +65,7 @@ pub fn run(cli: &Cli, args: &InvokeArgs) -> anyhow::Result<ExitCode> {
     }
     cli.apply_pool_flags(&mut config)?;
 
-    let mut options = cli.host_options_for(1, &config);
+    let mut options = cli.host_options_for(&config);
     // One instance, once: reserving even a one-slot pool costs more
     // (~0.3 ms) than the on-demand allocator's one mapping.
     options.engine.pooling = wasmfn::PoolingMode::Off;

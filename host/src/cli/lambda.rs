@@ -21,6 +21,14 @@ fn env(name: &str) -> anyhow::Result<String> {
         .map_err(|_| anyhow!("{name} is not set; is this running on Lambda (or its emulator)?"))
 }
 
+/// `AWS_LAMBDA_MAX_CONCURRENCY`: how many invocations the execution
+/// environment may be given at once (unset on Lambda's default, one).
+fn max_concurrency() -> Option<usize> {
+    std::env::var("AWS_LAMBDA_MAX_CONCURRENCY")
+        .ok()
+        .and_then(|n| n.parse::<usize>().ok())
+}
+
 /// Runs the runtime loop; on a failed start, reports to `/init/error`.
 pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
     let runtime_api = wasmfn::trigger::lambda::RuntimeApi::parse(&env("AWS_LAMBDA_RUNTIME_API")?)?;
@@ -33,11 +41,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
     }
     // One invocation at a time (Lambda's default) needs no worker threads:
     // starting them is part of every cold start.
-    let concurrent = std::env::var("AWS_LAMBDA_MAX_CONCURRENCY")
-        .ok()
-        .and_then(|n| n.parse::<u32>().ok())
-        .is_some_and(|n| n > 1);
-    let tokio = if concurrent {
+    let tokio = if max_concurrency().is_some_and(|n| n > 1) {
         tokio::runtime::Builder::new_multi_thread()
     } else {
         tokio::runtime::Builder::new_current_thread()
@@ -109,10 +113,7 @@ fn init(cli: &Cli) -> anyhow::Result<(std::sync::Arc<wasmfn::Function>, Duration
     }
     // Lambda enforces the timeout through each event's deadline.
     let timeout = std::mem::replace(&mut config.timeout, Duration::from_secs(900));
-    if let Some(n) = std::env::var("AWS_LAMBDA_MAX_CONCURRENCY")
-        .ok()
-        .and_then(|n| n.parse::<usize>().ok())
-    {
+    if let Some(n) = max_concurrency() {
         // One pooled instance per in-flight invocation, ready before /next.
         config.pool.spares = config.pool.spares.max(n.saturating_sub(1));
     }
@@ -121,7 +122,7 @@ fn init(cli: &Cli) -> anyhow::Result<(std::sync::Arc<wasmfn::Function>, Duration
     let packaged = task_root.join(super::bundle::ARTIFACTS_DIR);
     // One execution environment: a pool for its in-flight invocations
     // (the spares above) and nothing more.
-    let mut options = cli.host_options_for(1, &config);
+    let mut options = cli.host_options_for(&config);
     // Baseline CPU features for this architecture, exactly as `wasmfn
     // package` compiled them, so that shipped artifacts match.
     options.engine.target = Some(super::bundle::host_triple().to_string());

@@ -207,17 +207,13 @@ impl Cli {
         options
     }
 
-    /// [`Cli::host_options`] for a process that runs one function with at
-    /// most `concurrency` invocations at once: its pool has room for those
-    /// and the function's spares, and nothing else.
-    fn host_options_for(
-        &self,
-        concurrency: u32,
-        config: &wasmfn::FunctionConfig,
-    ) -> wasmfn::HostOptions {
+    /// [`Cli::host_options`] for a process that runs one function: its
+    /// pool has room for one invocation and the function's spares (Lambda
+    /// mode counts the environment's further concurrency among them), and
+    /// nothing else.
+    fn host_options_for(&self, config: &wasmfn::FunctionConfig) -> wasmfn::HostOptions {
         let spares = u32::try_from(config.pool.spares).unwrap_or(u32::MAX);
-        self.host_options()
-            .sized_for(concurrency.saturating_add(spares))
+        self.host_options().sized_for(spares.saturating_add(1))
     }
 }
 

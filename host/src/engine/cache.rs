@@ -29,7 +29,7 @@ use sha2::{Digest, Sha256};
 use wasmtime::component::Component;
 use wasmtime::Engine;
 
-use super::wasm_file::WasmFile;
+use super::wasm_file::{hex, WasmFile};
 use crate::error::LoadError;
 use crate::function::{ArtifactSource, LoadStats};
 
@@ -226,5 +226,3 @@ impl Hasher for ShaHasher {
         self.0.update(bytes);
     }
 }
-
-pub(super) use super::wasm_file::hex;

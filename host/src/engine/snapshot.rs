@@ -29,9 +29,9 @@ use sha2::{Digest, Sha256};
 use wasmtime::component::Component;
 use wasmtime_wizer::Wizer;
 
-use super::cache::{hex, ShaHasher};
+use super::cache::ShaHasher;
 use super::host::{linker_of, Host, LoadObserver};
-use super::wasm_file::WasmFile;
+use super::wasm_file::{hex, WasmFile};
 use super::{mark_section, WasmEngine};
 use crate::error::LoadError;
 use crate::function::FunctionConfig;

@@ -51,7 +51,7 @@ impl WasmFile {
                 hex(&file.digest),
                 u8::from(file.snapshot)
             );
-            let _ = write_atomically(memo_dir, &memo, line.as_bytes());
+            let _ = write_atomically(&memo, line.as_bytes());
         }
         Ok(file)
     }
@@ -99,8 +99,13 @@ impl WasmFile {
 /// Where the digest of `path` is remembered under `memo_dir`.
 fn memo_path(memo_dir: &Path, path: &Path) -> PathBuf {
     let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
-    let key = Sha256::digest(absolute.as_os_str().as_encoded_bytes());
-    memo_dir.join(hex(&key[..16]))
+    memo_dir.join(path_key(&absolute))
+}
+
+/// A file name standing for `path` in a directory of memos: the first half
+/// of the SHA-256 of its bytes, in hexadecimal.
+pub(crate) fn path_key(path: &Path) -> String {
+    hex(&Sha256::digest(path.as_os_str().as_encoded_bytes())[..16])
 }
 
 /// What identifies the file's current content: device, inode, size, and
@@ -163,8 +168,12 @@ fn recall(memo: &Path, stamp: &str) -> Option<([u8; 32], bool)> {
     Some((bytes, snapshot))
 }
 
-fn write_atomically(dir: &Path, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    std::fs::create_dir_all(dir)?;
+/// Writes `bytes` to `path` (making its directory) so that a concurrent
+/// reader sees either no file or the whole file, never a prefix.
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
     let tmp = path.with_extension(format!("tmp.{}", uuid::Uuid::new_v4().simple()));
     std::fs::write(&tmp, bytes)?;
     std::fs::rename(&tmp, path)
@@ -187,7 +196,7 @@ pub(super) fn check_header(path: &Path, wasm: &[u8]) -> Result<(), LoadError> {
 }
 
 /// Lower-case hexadecimal, as digests are written in file names.
-pub(super) fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 

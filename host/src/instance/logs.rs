@@ -73,15 +73,11 @@ impl CapturedLogs {
             if line.text.trim_start().starts_with('{') || is_cloudwatch_line(&line.text) {
                 out.push_str(&line.text);
             } else {
-                let level = match line.stream {
-                    Stream::Stdout => "INFO",
-                    Stream::Stderr => "ERROR",
-                };
                 out.push_str(&format!(
                     "{}\t{}\t{}\t{}",
                     humantime::format_rfc3339_millis(line.at),
                     request_id,
-                    level,
+                    stream_level(line.stream).as_str(),
                     line.text
                 ));
             }
@@ -97,9 +93,7 @@ impl CapturedLogs {
         }
         out
     }
-}
 
-impl CapturedLogs {
     /// The lines as Lambda's JSON log format writes them, one record per
     /// line: `{"timestamp", "level", "requestId", "message"}`. A line that
     /// is already a JSON object passes through; a CloudWatch-shaped text
@@ -131,16 +125,8 @@ impl CapturedLogs {
             } else if let Some((at, level, message)) = cloudwatch_parts(text) {
                 record(&mut out, at.to_string(), level, message);
             } else {
-                let level = match line.stream {
-                    Stream::Stdout => LogLevel::Info,
-                    Stream::Stderr => LogLevel::Error,
-                };
-                record(
-                    &mut out,
-                    humantime::format_rfc3339_millis(line.at).to_string(),
-                    level,
-                    text,
-                );
+                let at = humantime::format_rfc3339_millis(line.at).to_string();
+                record(&mut out, at, stream_level(line.stream), text);
             }
         }
         if self.dropped_bytes > 0 {
@@ -169,10 +155,16 @@ fn line_level(line: &LogLine) -> Option<LogLevel> {
     if let Some((_, level, _)) = cloudwatch_parts(text) {
         return Some(level);
     }
-    Some(match line.stream {
+    Some(stream_level(line.stream))
+}
+
+/// The level of a line that carries none: stdout is `INFO`, stderr `ERROR`,
+/// as CloudWatch shows Lambda's managed runtimes.
+fn stream_level(stream: Stream) -> LogLevel {
+    match stream {
         Stream::Stdout => LogLevel::Info,
         Stream::Stderr => LogLevel::Error,
-    })
+    }
 }
 
 /// The timestamp, level and message of a CloudWatch-shaped line

@@ -23,7 +23,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
+
+use crate::engine::wasm_file::{path_key, write_atomically};
 
 /// Files of a directory and its ancestors that change how cargo builds.
 const CONFIG_FILES: &[&str] = &[
@@ -73,9 +74,7 @@ impl Stamp {
 
 /// Where the inputs of the crate in `dir` are remembered, under `memo_dir`.
 fn memo_path(memo_dir: &Path, dir: &Path) -> PathBuf {
-    let key = Sha256::digest(dir.as_os_str().as_encoded_bytes());
-    let hex: String = key[..16].iter().map(|b| format!("{b:02x}")).collect();
-    memo_dir.join(format!("{hex}.json"))
+    memo_dir.join(format!("{}.json", path_key(dir)))
 }
 
 /// The component of the crate in `dir` (a canonical path), if nothing it
@@ -127,13 +126,10 @@ pub fn remember(memo_dir: &Path, dir: &Path, wasm: &Path, started: SystemTime) -
         env: build_env(),
         files: stamps,
     };
-    let path = memo_path(memo_dir, dir);
-    let written = std::fs::create_dir_all(memo_dir).and_then(|()| {
-        let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
-        std::fs::write(&tmp, serde_json::to_vec(&inputs).unwrap_or_default())?;
-        std::fs::rename(&tmp, &path)
-    });
-    written.is_ok()
+    let Ok(bytes) = serde_json::to_vec(&inputs) else {
+        return false;
+    };
+    write_atomically(&memo_path(memo_dir, dir), &bytes).is_ok()
 }
 
 /// Forgets what was remembered of the crate in `dir` (a build failed).
