@@ -7,7 +7,7 @@
 
 use std::path::Path;
 
-use wasmfn::bindings::{CallContext, FunctionError};
+use wasmfn::bindings::{CallContext, FunctionError, StreamError};
 use wasmtime::component::{Component, Func, Instance, InstancePre, Linker, ResourceTable};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store};
 
@@ -67,12 +67,17 @@ impl Plain {
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker).unwrap();
         // wasmfn's runtime interface, as little as `hello` needs of it.
-        let mut runtime = linker.instance("wasmfn:handler/runtime@0.1.0").unwrap();
+        let mut runtime = linker.instance("wasmfn:handler/runtime@0.2.0").unwrap();
         runtime
             .func_wrap("remaining-time-ms", |_, (): ()| Ok((0u64,)))
             .unwrap();
         runtime
             .func_wrap("report-fatal", |_, (_,): (FunctionError,)| Ok(()))
+            .unwrap();
+        runtime
+            .func_wrap("write-response", |_, (_,): (Vec<u8>,)| {
+                Ok((Err::<(), _>(StreamError::NotStreaming),))
+            })
             .unwrap();
         let pre = linker.instantiate_pre(&component).expect("linking hello");
         Plain { engine, pre }
@@ -132,6 +137,7 @@ impl Warm {
             trace_id: None,
             client_context: None,
             identity: None,
+            tenant_id: None,
         };
         // SAFETY: `new` type-checked `handle` against this signature; only
         // the lifetimes of the borrowed parameters differ.

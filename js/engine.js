@@ -2,10 +2,13 @@
 //
 // build.mjs turns this file (with the `buffer` and `util` packages) into
 // one component, the engine, shared by every JavaScript function: the
-// user's code is not in it. It exports the world's two functions:
+// user's code is not in it. It exports the world's functions:
 //
-//   init()             -> result<_, function-error>
-//   handle(event, ctx) -> result<list<u8>, function-error>
+//   init()                   -> result<_, function-error>
+//   handle(event, ctx)       -> result<list<u8>, function-error>
+//   handle-stream(event, ctx) -> result<_, function-error>
+//
+// (`handle-stream` serves streamed invocations; see stream.js.)
 //
 // `init` reads the function's bundle from `/var/task/index.js` (the host
 // mounts the function's build directory there, read-only, as Lambda mounts
@@ -30,11 +33,12 @@ import './early.js';
 import { getEnvironment } from 'wasi:cli/environment@0.2.12';
 import { getStdout } from 'wasi:cli/stdout@0.2.12';
 import { getDirectories } from 'wasi:filesystem/preopens@0.2.12';
-import { remainingTimeMs } from 'wasmfn:handler/runtime@0.1.0';
+import { remainingTimeMs, writeResponse } from 'wasmfn:handler/runtime@0.2.0';
 import * as keyvalueAtomics from 'wasi:keyvalue/atomics@0.2.0-draft';
 import * as keyvalueStore from 'wasi:keyvalue/store@0.2.0-draft';
 import { Buffer } from 'buffer';
 import * as util from 'util';
+import { isStreaming, runStreaming } from './stream.js';
 
 // Pure globals are safe to create at build time.
 globalThis.Buffer ??= Buffer;
@@ -371,6 +375,8 @@ class Context {
     this.logStreamName = ctx.logStreamName;
     this.identity = parseJson(ctx.identity);
     this.clientContext = parseJson(ctx.clientContext);
+    // Set under tenant isolation only, as on Lambda.
+    if (ctx.tenantId != null) this.tenantId = ctx.tenantId;
     Object.defineProperty(this, 'settle', { value: settle });
   }
   getRemainingTimeInMillis() {
@@ -416,19 +422,57 @@ async function invoke(fn, payload, ctx) {
   return result;
 }
 
-export async function handle(event, ctx) {
+// What every invocation does first: the handler, hooks after a restore,
+// the trace id; then the event.
+async function begin(event, ctx) {
   currentRequestId = ctx.requestId;
+  const fn = handler ?? loadHandler();
+  if (restorePending) {
+    restorePending = false;
+    await runHooks(afterRestore);
+  }
+  if (ctx.traceId) process.env._X_AMZN_TRACE_ID = ctx.traceId;
+  else delete process.env._X_AMZN_TRACE_ID;
+  const payload = event.length ? JSON.parse(decoder.decode(event)) : null;
+  return [fn, payload];
+}
+
+function noSettle() {}
+
+// The response of a buffered handler, as JSON bytes.
+async function respond(fn, payload, ctx) {
+  const json = JSON.stringify(await invoke(fn, payload, ctx));
+  return encoder.encode(json === undefined ? 'null' : json);
+}
+
+export async function handle(event, ctx) {
   try {
-    const fn = handler ?? loadHandler();
-    if (restorePending) {
-      restorePending = false;
-      await runHooks(afterRestore);
+    const [fn, payload] = await begin(event, ctx);
+    if (isStreaming(fn)) {
+      // Invoke on a streaming handler: everything it wrote, buffered.
+      const stream = await runStreaming(fn, payload, new Context(ctx, noSettle), false);
+      return { tag: 'ok', val: stream.bytes() };
     }
-    if (ctx.traceId) process.env._X_AMZN_TRACE_ID = ctx.traceId;
-    else delete process.env._X_AMZN_TRACE_ID;
-    const payload = event.length ? JSON.parse(decoder.decode(event)) : null;
-    const json = JSON.stringify(await invoke(fn, payload, ctx));
-    return { tag: 'ok', val: encoder.encode(json === undefined ? 'null' : json) };
+    return { tag: 'ok', val: await respond(fn, payload, ctx) };
+  } catch (e) {
+    return { tag: 'err', val: toFunctionError(e ?? new Error('the handler rejected')) };
+  }
+}
+
+export async function handleStream(event, ctx) {
+  try {
+    const [fn, payload] = await begin(event, ctx);
+    if (isStreaming(fn)) {
+      await runStreaming(fn, payload, new Context(ctx, noSettle), true);
+    } else {
+      // A buffered handler answers a streamed invocation in one chunk; a
+      // client already gone has nothing to receive.
+      const bytes = await respond(fn, payload, ctx);
+      try {
+        writeResponse(bytes);
+      } catch {}
+    }
+    return { tag: 'ok', val: undefined };
   } catch (e) {
     return { tag: 'err', val: toFunctionError(e ?? new Error('the handler rejected')) };
   }

@@ -399,7 +399,8 @@ class LambdaContext:
         self.identity = CognitoIdentity(json.loads(ctx.identity) if ctx.identity else {})
         self.client_context = (ClientContext(json.loads(ctx.client_context))
                                if ctx.client_context else None)
-        self.tenant_id = None
+        # Set under tenant isolation only, as on Lambda.
+        self.tenant_id = ctx.tenant_id
 
     @staticmethod
     def get_remaining_time_in_millis():
@@ -550,6 +551,16 @@ class WitWorld(wit_world.WitWorld):
             sys.stderr.flush()
         _log_error(err)
         raise Err(err)
+
+    def handle_stream(self, event: bytes, ctx: types.Context) -> None:
+        # AWS's Python runtime has no response streaming: a streamed
+        # invocation gets the handler's response as its one chunk (a client
+        # already gone has nothing to receive).
+        payload = self.handle(event, ctx)
+        try:
+            runtime.write_response(payload)
+        except Err:
+            pass
 
 
 # ---------------------------------------------------------------- warm-up

@@ -7,6 +7,7 @@ use std::task::{Poll, Waker};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use crate::stream::ResponseStream;
 use crate::{Context, Error};
 
 #[cfg(target_family = "wasm")]
@@ -21,6 +22,38 @@ pub fn call<E, R, Er, F>(event: &[u8], ctx: Context, f: F) -> Result<Vec<u8>, Er
 where
     E: DeserializeOwned,
     R: Serialize,
+    Er: Into<Error>,
+    F: FnOnce(E, Context) -> Result<R, Er>,
+{
+    let response = around(event, ctx, f)?;
+    serde_json::to_vec(&response).map_err(|e| {
+        Error::new(
+            "Runtime.MarshalError",
+            format!("the handler's response cannot be serialized to JSON: {e}"),
+        )
+    })
+}
+
+/// Decodes the event and calls a streaming handler with `out`.
+pub fn call_streaming<E, Er, F>(
+    event: &[u8],
+    ctx: Context,
+    out: &mut ResponseStream,
+    f: F,
+) -> Result<(), Error>
+where
+    E: DeserializeOwned,
+    Er: Into<Error>,
+    F: FnOnce(E, &mut ResponseStream, Context) -> Result<(), Er>,
+{
+    around(event, ctx, |event, ctx| f(event, out, ctx))
+}
+
+/// What every invocation does around its handler: decode the event, tie
+/// the logs and metrics to it.
+fn around<E, R, Er, F>(event: &[u8], ctx: Context, f: F) -> Result<R, Error>
+where
+    E: DeserializeOwned,
     Er: Into<Error>,
     F: FnOnce(E, Context) -> Result<R, Er>,
 {
@@ -41,12 +74,7 @@ where
     // or not.
     crate::metrics::flush();
     crate::logging::end();
-    serde_json::to_vec(&response?).map_err(|e| {
-        Error::new(
-            "Runtime.MarshalError",
-            format!("the handler's response cannot be serialized to JSON: {e}"),
-        )
-    })
+    response
 }
 
 /// Drives a future to completion on the current (only) thread.
@@ -72,10 +100,65 @@ where
     Er: Into<Error>,
     F: FnOnce(E, Context) -> Result<R, Er>,
 {
+    begin_call(&ctx)?;
+    call(&event, Context::from(ctx), f).map_err(Error::into_wit)
+}
+
+/// Runs a buffered handler for a streamed invocation (the body of the
+/// `handle-stream` export): its response is the one chunk.
+#[cfg(target_family = "wasm")]
+pub fn handle_as_stream<E, R, Er, F>(event: Vec<u8>, ctx: WitContext, f: F) -> Result<(), WitError>
+where
+    E: DeserializeOwned,
+    R: Serialize,
+    Er: Into<Error>,
+    F: FnOnce(E, Context) -> Result<R, Er>,
+{
+    let payload = handle(event, ctx, f)?;
+    let mut out = ResponseStream::host();
+    // It can only fail for a client that has gone: nobody is left to tell,
+    // and the handler itself did its work.
+    let _ = std::io::Write::write_all(&mut out, &payload);
+    Ok(())
+}
+
+/// Runs a streaming handler for a streamed invocation (the body of the
+/// `handle-stream` export): every write goes out as it is made.
+#[cfg(target_family = "wasm")]
+pub fn handle_stream<E, Er, F>(event: Vec<u8>, ctx: WitContext, f: F) -> Result<(), WitError>
+where
+    E: DeserializeOwned,
+    Er: Into<Error>,
+    F: FnOnce(E, &mut ResponseStream, Context) -> Result<(), Er>,
+{
+    begin_call(&ctx)?;
+    let mut out = ResponseStream::host();
+    call_streaming(&event, Context::from(ctx), &mut out, f).map_err(Error::into_wit)
+}
+
+/// Runs a streaming handler for a buffered invocation (the body of the
+/// `handle` export): the response is everything it wrote, as Lambda
+/// answers a streaming function invoked with `Invoke`.
+#[cfg(target_family = "wasm")]
+pub fn handle_buffered<E, Er, F>(event: Vec<u8>, ctx: WitContext, f: F) -> Result<Vec<u8>, WitError>
+where
+    E: DeserializeOwned,
+    Er: Into<Error>,
+    F: FnOnce(E, &mut ResponseStream, Context) -> Result<(), Er>,
+{
+    begin_call(&ctx)?;
+    let mut out = ResponseStream::buffered();
+    call_streaming(&event, Context::from(ctx), &mut out, f).map_err(Error::into_wit)?;
+    Ok(out.into_bytes())
+}
+
+/// What precedes every handler call on wasm.
+#[cfg(target_family = "wasm")]
+fn begin_call(ctx: &WitContext) -> Result<(), WitError> {
     install_panic_hook();
     crate::snapstart::after_restore().map_err(Error::into_wit)?;
     set_trace_env(ctx.trace_id.as_deref());
-    call(&event, Context::from(ctx), f).map_err(Error::into_wit)
+    Ok(())
 }
 
 /// As Lambda's runtimes do: the invocation's X-Ray trace header is also in

@@ -28,6 +28,9 @@ pub struct Context {
     pub client_context: Option<String>,
     /// The Cognito identity, as JSON text.
     pub identity: Option<String>,
+    /// The tenant of the invocation (`X-Amz-Tenant-Id`), on a function with
+    /// tenant isolation: an instance only ever serves one.
+    pub tenant_id: Option<String>,
 }
 
 impl Context {
@@ -52,6 +55,7 @@ impl Context {
             xray_trace_id: None,
             client_context: None,
             identity: None,
+            tenant_id: None,
         }
     }
 
@@ -91,6 +95,7 @@ impl From<crate::bindings::wasmfn::handler::types::Context> for Context {
             xray_trace_id: c.trace_id,
             client_context: c.client_context,
             identity: c.identity,
+            tenant_id: c.tenant_id,
         }
     }
 }

@@ -57,6 +57,11 @@
 //!   runs once per instance before its first event (Lambda's init phase).
 //! * `async fn` handlers work too; they are driven to completion on the
 //!   instance's single thread.
+//! * `#[handler(streaming)]` takes `fn(event: E, out: &mut ResponseStream,
+//!   ctx: Context) -> Result<(), E>`: a handler that streams its response
+//!   as it writes it (Lambda's response streaming; see [`stream`]). Every
+//!   handler is also exported as `handle-stream`, so that a buffered one
+//!   answers a streamed invocation in one chunk.
 //! * A panic is reported to the host with its message before the guest
 //!   aborts, so the caller sees `Runtime.Unhandled` with what went wrong.
 //! * Around each invocation it installs the JSON logger ([`logging`]), ties
@@ -87,6 +92,7 @@ pub mod metrics;
 pub mod response;
 pub mod retry;
 pub mod snapstart;
+pub mod stream;
 
 pub use context::Context;
 pub use error::Error;

@@ -25,6 +25,9 @@ pub const ERROR_INIT: &str = "Runtime.InitError";
 /// The `errorType` of an invocation stopped because its instance's `/tmp`
 /// grew past the function's `ephemeralStorageSize`.
 pub const ERROR_STORAGE: &str = "Runtime.EphemeralStorageExceeded";
+/// The `errorType` of an instance the engine had no slot for: every one of
+/// its pooling allocator's instances is in use (`wasmfn serve` has 1000).
+pub const ERROR_NO_CAPACITY: &str = "Runtime.CapacityExceeded";
 /// The `errorType` of a response over the payload limit.
 pub const ERROR_RESPONSE_TOO_LARGE: &str = "Function.ResponseSizeTooLarge";
 /// Lambda's limit on a synchronous response payload, in bytes (6 MB and
@@ -175,4 +178,47 @@ pub struct Throttled {
     pub function: String,
     /// Its concurrency limit.
     pub limit: u32,
+}
+
+/// An invocation whose tenant id does not fit the function: Lambda's
+/// `InvalidParameterValueException` (HTTP 400) for a missing or unwanted
+/// id, its validation error for a malformed one.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TenantError {
+    /// A function with `tenantIsolationMode: PER_TENANT` invoked without
+    /// `X-Amz-Tenant-Id`, or one without it invoked with one. Lambda's
+    /// troubleshooting guide (tenant-isolation-troubleshooting.html) gives
+    /// this one message for both.
+    #[error("Tenant ID configuration not specified or passed to a function when tenant isolation is not enabled.")]
+    Mismatch {
+        /// Whether the function isolates tenants.
+        isolated: bool,
+    },
+    /// An id outside the `TenantId` shape of Lambda's service model:
+    /// 1–256 characters of `[a-zA-Z0-9._:/=+\-@ ]`.
+    #[error("1 validation error detected: Value '{0}' at 'tenantId' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9\\._:\\/=+\\-@ ]+ and have length between 1 and 256")]
+    Invalid(String),
+}
+
+impl TenantError {
+    /// Checks `tenant` against the `TenantId` shape.
+    pub fn check_id(tenant: &str) -> Result<(), TenantError> {
+        let allowed = |c: char| c.is_ascii_alphanumeric() || "._:/=+-@ ".contains(c);
+        if (1..=256).contains(&tenant.len()) && tenant.chars().all(allowed) {
+            Ok(())
+        } else {
+            Err(TenantError::Invalid(tenant.to_string()))
+        }
+    }
+}
+
+/// Why an invocation was refused before it ran.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refused {
+    /// Over the function's reserved concurrency.
+    #[error(transparent)]
+    Throttled(#[from] Throttled),
+    /// A tenant id that does not fit the function.
+    #[error(transparent)]
+    Tenant(#[from] TenantError),
 }

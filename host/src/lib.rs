@@ -66,7 +66,7 @@ pub use capability::kv::StoreGrant;
 pub use engine::cache::ArtifactCache;
 pub use engine::host::{Host, HostOptions};
 pub use engine::{Allocator, EngineOptions, PoolingMode};
-pub use error::{FunctionError, LoadError, Throttled};
+pub use error::{FunctionError, LoadError, Refused, TenantError, Throttled};
 pub use function::pool::{Policy, PoolConfig, PoolStats, Start};
 pub use function::{
     ArtifactSource, Function, FunctionConfig, Invocation, InvokeRequest, LoadStats,

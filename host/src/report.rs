@@ -171,12 +171,13 @@ pub fn log_block_json(
     report: &Report,
     status: Status,
     system_level: LogLevel,
+    tenant: Option<&str>,
 ) -> String {
     if system_level > LogLevel::Info {
         return guest_records.to_string();
     }
     let time = humantime::format_rfc3339_millis(SystemTime::now()).to_string();
-    let start = serde_json::json!({
+    let mut start = serde_json::json!({
         "time": time,
         "type": "platform.start",
         "record": {"requestId": request_id, "version": version},
@@ -195,11 +196,17 @@ pub fn log_block_json(
         Some(init) => metrics["initDurationMs"] = round2(ms(init)).into(),
         None => {}
     }
-    let end = serde_json::json!({
+    let mut end = serde_json::json!({
         "time": humantime::format_rfc3339_millis(SystemTime::now()).to_string(),
         "type": "platform.report",
         "record": {"requestId": request_id, "metrics": metrics, "status": status.as_str()},
     });
+    // Under tenant isolation Lambda names the tenant in both records
+    // (lambda/latest/dg/tenant-isolation-monitor.html).
+    if let Some(tenant) = tenant {
+        start["record"]["tenantId"] = tenant.into();
+        end["record"]["tenantId"] = tenant.into();
+    }
     format!("{start}\n{guest_records}{end}\n")
 }
 
@@ -268,6 +275,7 @@ mod tests {
             &r,
             Status::Success,
             LogLevel::Info,
+            Some("blue"),
         );
         let lines: Vec<serde_json::Value> = block
             .lines()
@@ -276,6 +284,8 @@ mod tests {
         assert_eq!(lines[0]["type"], "platform.start");
         assert_eq!(lines[0]["record"]["requestId"], "abc");
         assert_eq!(lines[0]["record"]["version"], "$LATEST");
+        assert_eq!(lines[0]["record"]["tenantId"], "blue");
+        assert_eq!(lines[2]["record"]["tenantId"], "blue");
         assert_eq!(lines[1]["m"], 1);
         assert_eq!(lines[2]["type"], "platform.report");
         let metrics = &lines[2]["record"]["metrics"];
@@ -286,7 +296,15 @@ mod tests {
         assert_eq!(metrics["initDurationMs"], 0.45);
         assert_eq!(lines[2]["record"]["status"], "success");
         assert!(lines[2]["time"].as_str().unwrap().ends_with('Z'));
-        let quiet = log_block_json("abc", "$LATEST", "x\n", &r, Status::Error, LogLevel::Warn);
+        let quiet = log_block_json(
+            "abc",
+            "$LATEST",
+            "x\n",
+            &r,
+            Status::Error,
+            LogLevel::Warn,
+            None,
+        );
         assert_eq!(quiet, "x\n");
     }
 }

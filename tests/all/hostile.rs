@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 use wasmfn::error::{
     ERROR_EXIT, ERROR_OUT_OF_MEMORY, ERROR_RESPONSE_TOO_LARGE, ERROR_TIMEOUT, ERROR_UNHANDLED,
 };
-use wasmfn::{Function, FunctionConfig, Host, InvokeRequest};
+use wasmfn::{Function, FunctionConfig, Host, InvokeRequest, Refused};
 
 use crate::support::{host, invoke, json, load};
 
@@ -382,7 +382,10 @@ async fn calls_past_reserved_concurrency_are_throttled_not_queued() {
             .f
             .invoke(br#"{"action":"counter"}"#, InvokeRequest::default())
             .await;
-        assert_eq!(refused.unwrap_err().limit, 2);
+        match refused.unwrap_err() {
+            Refused::Throttled(throttled) => assert_eq!(throttled.limit, 2),
+            other => panic!("throttled, not {other:?}"),
+        }
     }
     assert!(
         start.elapsed() < Duration::from_secs(1),

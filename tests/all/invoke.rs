@@ -21,6 +21,7 @@ async fn the_guest_sees_every_context_field() {
         identity: Some(r#"{"cognitoIdentityId":"id"}"#.into()),
         invoked_function_arn: None,
         deadline: None,
+        tenant_id: None,
     };
     let now_ms = SystemTime::now()
         .duration_since(UNIX_EPOCH)

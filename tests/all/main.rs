@@ -26,3 +26,5 @@ mod python;
 mod scaffold;
 mod serve;
 mod snapstart;
+mod streaming;
+mod tenants;

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::json;
-use wasmfn::{Function, FunctionConfig, InvokeRequest, Policy, PoolConfig, Start};
+use wasmfn::{Function, FunctionConfig, InvokeRequest, Policy, PoolConfig, Refused, Start};
 
 use crate::support::{host, json, load};
 
@@ -168,7 +168,9 @@ async fn over_reserved_concurrency_is_throttled_not_queued() {
     )
     .await
     .expect("a throttled call returns at once; it does not wait for a slot");
-    let throttled = refused.unwrap_err();
+    let Refused::Throttled(throttled) = refused.unwrap_err() else {
+        panic!("throttled");
+    };
     assert_eq!(throttled.limit, 1);
     assert!(throttled.to_string().starts_with("Rate Exceeded"));
     assert!(busy.await.unwrap().unwrap().result.is_ok());

@@ -15,6 +15,10 @@ fn cargo(dir: &Path, target_dir: &Path, args: &[&str]) {
         .args(args)
         .current_dir(dir)
         .env("CARGO_TARGET_DIR", target_dir)
+        // Debug information would be most of this target directory's
+        // gigabytes; the checks here never read it.
+        .env("CARGO_PROFILE_DEV_DEBUG", "0")
+        .env("CARGO_PROFILE_RELEASE_DEBUG", "0")
         .output()
         .expect("cargo");
     assert!(

@@ -1,9 +1,12 @@
 """Fixtures: a real `wasmfn serve` on a free loopback port, and clients."""
 
+import atexit
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -17,6 +20,20 @@ MANIFEST = Path(__file__).resolve().parent / "serverless.yml"
 
 def wasmfn_binary() -> str:
     return os.environ.get("WASMFN_BIN", str(ROOT / "target" / "release" / "wasmfn"))
+
+
+_shared_cache: Path | None = None
+
+
+def shared_cache() -> Path:
+    """One artifact cache for every server of the session: each component
+    is compiled once, and the run does not hold a copy per server (the
+    engines' artifacts are tens of megabytes each)."""
+    global _shared_cache
+    if _shared_cache is None:
+        _shared_cache = Path(tempfile.mkdtemp(prefix="wasmfn-pytest-cache-"))
+        atexit.register(shutil.rmtree, _shared_cache, ignore_errors=True)
+    return _shared_cache
 
 
 def free_port() -> int:
@@ -42,7 +59,7 @@ class Server:
         self.log_path = log or state_dir / "serve.log"
         self.manifest = manifest
         self.env = env
-        self.cache_dir = cache_dir or state_dir / "cache"
+        self.cache_dir = cache_dir or shared_cache()
         self.proc = None
 
     @property

@@ -6,6 +6,7 @@ import os
 import subprocess
 import threading
 
+import botocore.exceptions
 import pytest
 
 
@@ -93,11 +94,40 @@ def test_unknown_function_is_resource_not_found(client):
         invoke(client, "nonesuch", {})
 
 
-def test_oversized_payloads_are_request_too_large(client):
-    with pytest.raises(client.exceptions.RequestTooLargeException):
-        invoke(client, "probe", {"action": "echo", "text": "x" * (6 * 1024 * 1024 + 1)})
-    with pytest.raises(client.exceptions.RequestTooLargeException):
-        invoke(client, "probe", {"action": "echo", "text": "x" * (256 * 1024 + 1)}, InvocationType="Event")
+def too_large(client, payload, **kw):
+    """The error an oversized invoke gets: code RequestEntityTooLargeException
+    (not the model's RequestTooLargeException), as AWS answers."""
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        client.invoke(FunctionName="probe", Payload=payload, **kw)
+    error = e.value.response
+    assert error["ResponseMetadata"]["HTTPStatusCode"] == 413
+    assert error["Error"]["Code"] == "RequestEntityTooLargeException"
+    return error["Error"]["Message"]
+
+
+def test_oversized_payloads_are_request_entity_too_large(client):
+    sync = json.dumps({"text": "x" * (6 * 1024 * 1024)}).encode()
+    assert too_large(client, sync) == (
+        "Request must be smaller than 6291456 bytes for the InvokeFunction operation"
+    )
+    # Async events may be up to 1 MB (since October 2025); past it, Lambda
+    # says how large the payload was.
+    at_limit = json.dumps({"text": "x" * (1024 * 1024 - 12)}).encode()
+    assert len(at_limit) == 1024 * 1024
+    r = client.invoke(FunctionName="probe", Payload=at_limit, InvocationType="Event")
+    assert r["StatusCode"] == 202
+    over = json.dumps({"text": "x" * (1024 * 1024 - 11)}).encode()
+    assert too_large(client, over, InvocationType="Event") == (
+        f"{len(over)} byte payload is too large for the Event invocation type (limit 1048576 bytes)"
+    )
+
+
+def test_qualifiers_are_checked_as_lambda_checks_them(client):
+    assert invoke(client, "probe", {"action": "counter"}, Qualifier="$LATEST")["StatusCode"] == 200
+    with pytest.raises(client.exceptions.NoPublishedVersionException):
+        invoke(client, "probe", {}, Qualifier="$LATEST.PUBLISHED")
+    with pytest.raises(client.exceptions.ResourceNotFoundException):
+        invoke(client, "probe", {}, Qualifier="7")
 
 
 def test_over_reserved_concurrency_is_too_many_requests(client):

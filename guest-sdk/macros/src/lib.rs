@@ -9,34 +9,44 @@ use quote::quote;
 use syn::parse::{Parse, ParseStream};
 use syn::{parse_macro_input, FnArg, ItemFn, Path, ReturnType, Token};
 
-/// `#[handler]` or `#[handler(init = path::to::init_fn)]`.
+/// `#[handler]`, `#[handler(init = path::to::init_fn)]`, `#[handler(streaming)]`
+/// or both.
 struct Args {
     init: Option<Path>,
+    streaming: bool,
 }
 
 impl Parse for Args {
     fn parse(input: ParseStream) -> syn::Result<Self> {
-        let mut init = None;
+        let mut args = Args {
+            init: None,
+            streaming: false,
+        };
         while !input.is_empty() {
             let key: syn::Ident = input.parse()?;
-            if key != "init" {
+            if key == "streaming" {
+                args.streaming = true;
+            } else if key == "init" {
+                input.parse::<Token![=]>()?;
+                args.init = Some(input.parse()?);
+            } else {
                 return Err(syn::Error::new_spanned(
                     key,
-                    "unknown argument; the only one is `init = path_to_fn`",
+                    "unknown argument; the arguments are `init = path_to_fn` and `streaming`",
                 ));
             }
-            input.parse::<Token![=]>()?;
-            init = Some(input.parse()?);
             if !input.is_empty() {
                 input.parse::<Token![,]>()?;
             }
         }
-        Ok(Args { init })
+        Ok(args)
     }
 }
 
 /// Turns `fn handler(event: E, ctx: Context) -> Result<R, Error>` (or an
-/// `async fn`) into the component's `handle` export.
+/// `async fn`) into the component's `handle` and `handle-stream` exports;
+/// with `streaming`, `fn handler(event: E, out: &mut ResponseStream, ctx:
+/// Context) -> Result<(), Error>`.
 #[proc_macro_attribute]
 pub fn handler(attr: TokenStream, item: TokenStream) -> TokenStream {
     let args = parse_macro_input!(attr as Args);
@@ -55,10 +65,15 @@ fn expand(args: Args, func: ItemFn) -> syn::Result<proc_macro2::TokenStream> {
             "a handler cannot be generic: its event and response types must be concrete",
         ));
     }
-    if sig.inputs.len() != 2 || sig.inputs.iter().any(|a| matches!(a, FnArg::Receiver(_))) {
+    let arity = if args.streaming { 3 } else { 2 };
+    if sig.inputs.len() != arity || sig.inputs.iter().any(|a| matches!(a, FnArg::Receiver(_))) {
         return Err(syn::Error::new_spanned(
             &sig.inputs,
-            "a handler takes exactly two arguments: `(event: E, ctx: wasmfn_guest::Context)`",
+            if args.streaming {
+                "a streaming handler takes exactly three arguments: `(event: E, out: &mut wasmfn_guest::stream::ResponseStream, ctx: wasmfn_guest::Context)`"
+            } else {
+                "a handler takes exactly two arguments: `(event: E, ctx: wasmfn_guest::Context)`"
+            },
         ));
     }
     if matches!(sig.output, ReturnType::Default) {
@@ -68,12 +83,27 @@ fn expand(args: Args, func: ItemFn) -> syn::Result<proc_macro2::TokenStream> {
         ));
     }
     let name = &sig.ident;
-    let call = if sig.asyncness.is_some() {
-        quote! {
+    let call = match (sig.asyncness.is_some(), args.streaming) {
+        (true, false) => quote! {
             |event, ctx| ::wasmfn_guest::__private::block_on(#name(event, ctx))
-        }
+        },
+        (true, true) => quote! {
+            |event, out: &mut ::wasmfn_guest::stream::ResponseStream, ctx| {
+                ::wasmfn_guest::__private::block_on(#name(event, out, ctx))
+            }
+        },
+        (false, _) => quote! { #name },
+    };
+    let (handle, handle_stream) = if args.streaming {
+        (
+            quote! { ::wasmfn_guest::__private::handle_buffered(event, ctx, #call) },
+            quote! { ::wasmfn_guest::__private::handle_stream(event, ctx, #call) },
+        )
     } else {
-        quote! { #name }
+        (
+            quote! { ::wasmfn_guest::__private::handle(event, ctx, #call) },
+            quote! { ::wasmfn_guest::__private::handle_as_stream(event, ctx, #call) },
+        )
     };
     let init = match args.init {
         Some(path) => quote! { #path },
@@ -96,7 +126,14 @@ fn expand(args: Args, func: ItemFn) -> syn::Result<proc_macro2::TokenStream> {
                     event: ::std::vec::Vec<u8>,
                     ctx: ::wasmfn_guest::__private::WitContext,
                 ) -> ::core::result::Result<::std::vec::Vec<u8>, ::wasmfn_guest::__private::WitError> {
-                    ::wasmfn_guest::__private::handle(event, ctx, #call)
+                    #handle
+                }
+
+                fn handle_stream(
+                    event: ::std::vec::Vec<u8>,
+                    ctx: ::wasmfn_guest::__private::WitContext,
+                ) -> ::core::result::Result<(), ::wasmfn_guest::__private::WitError> {
+                    #handle_stream
                 }
             }
 

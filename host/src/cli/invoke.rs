@@ -37,6 +37,16 @@ pub struct InvokeArgs {
     /// The manifest to look function names up in.
     #[arg(long, value_name = "FILE", default_value = wasmfn::manifest::DEFAULT_MANIFEST)]
     manifest: PathBuf,
+
+    /// Stream the response (as `InvokeWithResponseStream` does): print
+    /// each chunk as the function writes it.
+    #[arg(long)]
+    stream: bool,
+
+    /// The tenant to invoke for, on a function with tenant isolation
+    /// (`X-Amz-Tenant-Id`).
+    #[arg(long, value_name = "ID")]
+    tenant_id: Option<String>,
 }
 
 pub(super) fn parse_env(s: &str) -> Result<(String, String), String> {
@@ -76,9 +86,17 @@ pub fn run(cli: &Cli, args: &InvokeArgs) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()?;
     let funnel = Funnel::new(LogStyle::Block, None).with_floor(cli.log_floor());
-    let invocation = runtime
-        .block_on(funnel.invoke(&function, &event, InvokeRequest::default()))?
-        .invocation;
+    let request = InvokeRequest {
+        tenant_id: args.tenant_id.clone(),
+        ..InvokeRequest::default()
+    };
+    let invocation = if args.stream {
+        runtime.block_on(streamed(&funnel, &function, &event, request))?
+    } else {
+        runtime
+            .block_on(funnel.invoke(&function, &event, request))?
+            .invocation
+    };
 
     let mut stdout = std::io::stdout().lock();
     let code = match &invocation.result {
@@ -99,6 +117,36 @@ pub fn run(cli: &Cli, args: &InvokeArgs) -> anyhow::Result<ExitCode> {
     // function root the instance made in the temp dir is swept by the next
     // process that makes one.
     std::process::exit(code)
+}
+
+/// Invokes with the response streamed, printing each chunk as it comes.
+/// The invocation's payload is empty: its chunks have been printed.
+async fn streamed(
+    funnel: &Funnel,
+    function: &std::sync::Arc<wasmfn::Function>,
+    event: &[u8],
+    request: InvokeRequest,
+) -> anyhow::Result<wasmfn::Invocation> {
+    let (sink, mut chunks) = wasmfn::instance::response::ResponseSink::channel();
+    let print = async move {
+        let mut stdout = std::io::stdout();
+        while let Some(chunk) = chunks.recv().await {
+            // A closed stdout ends the printing, and the guest hears
+            // `closed` on its next write.
+            if stdout
+                .write_all(&chunk)
+                .and_then(|()| stdout.flush())
+                .is_err()
+            {
+                break;
+            }
+        }
+    };
+    let (invoked, ()) = tokio::join!(
+        funnel.invoke_streamed(function, event, request, sink),
+        print
+    );
+    Ok(invoked?.invocation)
 }
 
 pub(super) fn read_event(path: Option<&PathBuf>) -> anyhow::Result<Vec<u8>> {

@@ -12,7 +12,7 @@ use super::{Allocator, EngineOptions, WasmEngine};
 use crate::capability::files::FunctionFiles;
 use crate::capability::kv::Grants;
 use crate::error::LoadError;
-use crate::function::{ArtifactSource, Function, FunctionConfig, LoadStats};
+use crate::function::{ArtifactSource, Function, FunctionConfig, LoadStats, Siblings};
 use crate::instance::{Exports, InstanceState};
 
 /// Settings for a [`Host`].
@@ -55,6 +55,8 @@ pub struct Host {
     linker: Linker<InstanceState>,
     cache: ArtifactCache,
     options: HostOptions,
+    /// The functions loaded on the engine, which share its slots.
+    siblings: Arc<Siblings>,
 }
 
 impl Host {
@@ -69,6 +71,7 @@ impl Host {
             linker,
             cache: ArtifactCache::new(options.cache_dir.clone()),
             options,
+            siblings: Arc::default(),
         })
     }
 
@@ -178,7 +181,7 @@ impl Host {
         config.snap_start |= restored;
         let run_init = !config.snap_start;
         self.function_of(
-            (engine, &self.linker),
+            (engine, &self.linker, &self.siblings),
             path,
             component,
             Some(stats),
@@ -197,12 +200,13 @@ impl Host {
         self.engine.engine()
     }
 
-    /// `component` (compiled from `path`) as a function of `config`: its
-    /// exports found, its imports linked, its files and stores opened.
-    /// Its instances run `init` when `run_init` says so.
+    /// `component` (compiled from `path`) as a function of `config`, on
+    /// `engine` among the `siblings` that share its slots: its exports
+    /// found, its imports linked, its files and stores opened. Its instances
+    /// run `init` when `run_init` says so.
     pub(super) fn function_of(
         &self,
-        (engine, linker): (&wasmtime::Engine, &Linker<InstanceState>),
+        (engine, linker, siblings): (&wasmtime::Engine, &Linker<InstanceState>, &Arc<Siblings>),
         path: &Path,
         component: wasmtime::component::Component,
         stats: Option<LoadStats>,
@@ -216,6 +220,7 @@ impl Host {
                     path: path.to_owned(),
                     export: "handle",
                 })?;
+        let handle_stream = component.get_export_index(None, "handle-stream");
         let init = component
             .get_export_index(None, "init")
             .filter(|_| run_init);
@@ -253,15 +258,18 @@ impl Host {
             load: std::time::Duration::ZERO,
             artifact: path.to_owned(),
         });
-        Ok(Arc::new(Function::new(
+        let function = Arc::new(Function::new(
             config,
             files,
             kv,
             engine.clone(),
             pre,
-            Exports::new(handle, init),
+            Exports::new(handle, handle_stream, init),
             stats,
-        )))
+            siblings.clone(),
+        ));
+        siblings.add(&function);
+        Ok(function)
     }
 }
 

@@ -121,7 +121,7 @@ impl Host {
         let linker =
             linker_of(&engine).map_err(|e| failed(format!("cannot link its engine: {e:#}")))?;
         let function = self.function_of(
-            (engine.engine(), &linker),
+            (engine.engine(), &linker, &std::sync::Arc::default()),
             path,
             component,
             None,

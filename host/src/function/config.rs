@@ -59,6 +59,11 @@ pub struct FunctionConfig {
     /// Lambda's logging controls (`logs:`): text or JSON, and the levels
     /// that JSON logs are filtered at.
     pub logging: Logging,
+    /// Its Function URL streams responses (`url: {invokeMode: RESPONSE_STREAM}`).
+    pub url_streams: bool,
+    /// Tenant isolation (`tenancyConfig: {tenantIsolationMode: PER_TENANT}`):
+    /// every invocation names its tenant, and an instance never serves two.
+    pub tenant_isolation: bool,
 }
 
 impl FunctionConfig {
@@ -81,6 +86,8 @@ impl FunctionConfig {
             handler: None,
             snap_start: false,
             logging: Logging::default(),
+            url_streams: false,
+            tenant_isolation: false,
         }
     }
 
@@ -97,6 +104,16 @@ impl FunctionConfig {
                 "timeout is {:?}; it must be between 1 ms and 900 s, as on Lambda",
                 self.timeout
             ));
+        }
+        // What Lambda's tenant isolation does not support
+        // (docs: lambda/latest/dg/tenant-isolation.html).
+        if self.tenant_isolation {
+            if self.snap_start {
+                return Err("tenant isolation does not work with snapStart, as on Lambda; turn one of them off".into());
+            }
+            if self.pool.spares > 0 {
+                return Err("tenant isolation does not work with provisioned concurrency (spares), as on Lambda: a spare would belong to no tenant; drop provisionedConcurrency".into());
+            }
         }
         Ok(())
     }
@@ -132,6 +149,8 @@ pub struct InvokeRequest {
     /// The deadline set by the caller (Lambda's `Lambda-Runtime-Deadline-Ms`);
     /// when absent, now plus the function's timeout.
     pub deadline: Option<SystemTime>,
+    /// The tenant (`X-Amz-Tenant-Id`), for a function with tenant isolation.
+    pub tenant_id: Option<String>,
 }
 
 /// The environment Lambda gives every function, then the function's own

@@ -10,19 +10,22 @@
 
 pub mod config;
 pub mod pool;
+mod tenants;
 
 use std::path::PathBuf;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::{Duration, Instant, SystemTime};
 
 pub use self::config::{FunctionConfig, InvokeRequest, DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT};
 use self::pool::{Pool, PoolStats, Start};
+use self::tenants::Tenants;
 use crate::bindings;
 use crate::capability::files::FunctionFiles;
 use crate::capability::http::{OutboundHooks, DEFAULT_MAX_RESPONSE_BYTES};
 use crate::capability::kv::Grants;
-use crate::error::{FunctionError, Throttled};
+use crate::error::{FunctionError, Refused, TenantError, ERROR_NO_CAPACITY};
 use crate::instance::logs::CapturedLogs;
+use crate::instance::response::ResponseSink;
 use crate::instance::{unix_ms, Exports, Instance, InstanceState, Template};
 use crate::report::Report;
 
@@ -60,6 +63,8 @@ pub struct Invocation {
     /// Whether the instance was created for this invocation, a spare, or
     /// warm.
     pub start: Start,
+    /// The tenant it ran for, under tenant isolation.
+    pub tenant_id: Option<String>,
     /// The REPORT figures.
     pub report: Report,
 }
@@ -81,12 +86,52 @@ pub struct Function {
     arn: String,
     log_group: String,
     load_stats: LoadStats,
+    /// Its instances; under tenant isolation it only admits invocations
+    /// (reserved concurrency counts every tenant) and the tenants' own
+    /// pools hold the instances.
     pool: Pool,
+    tenants: Option<Tenants>,
+    /// The functions whose instances share its engine's slots.
+    siblings: Arc<Siblings>,
+}
+
+/// The functions loaded on one engine, which share its instance slots.
+/// When the engine has none left for a new instance, the longest-idle warm
+/// instance of any of them makes way: a server of many functions (or of one
+/// function's many tenants) never fails a call while idle instances hold
+/// the slots it needs.
+#[derive(Default)]
+pub struct Siblings {
+    functions: Mutex<Vec<Weak<Function>>>,
+}
+
+impl Siblings {
+    /// Counts `function` among them.
+    pub(crate) fn add(&self, function: &Arc<Function>) {
+        let mut functions = pool::lock(&self.functions);
+        functions.retain(|f| f.strong_count() > 0);
+        functions.push(Arc::downgrade(function));
+    }
+
+    /// Retires the longest-idle warm instance among them; whether there was
+    /// one.
+    fn evict_oldest(&self) -> bool {
+        let functions: Vec<Arc<Function>> = pool::lock(&self.functions)
+            .iter()
+            .filter_map(Weak::upgrade)
+            .collect();
+        let oldest = functions
+            .iter()
+            .filter_map(|f| f.oldest_idle().map(|since| (since, f)))
+            .min_by_key(|(since, _)| *since);
+        oldest.is_some_and(|(_, f)| f.evict_oldest())
+    }
 }
 
 impl Function {
     /// A function of `config` whose instances are made from the compiled
     /// component `pre` (on `engine`), with its files and granted stores.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
         config: FunctionConfig,
         files: FunctionFiles,
@@ -95,6 +140,7 @@ impl Function {
         pre: wasmtime::component::InstancePre<InstanceState>,
         exports: Exports,
         load_stats: LoadStats,
+        siblings: Arc<Siblings>,
     ) -> Self {
         let template = Template {
             engine,
@@ -118,6 +164,8 @@ impl Function {
             arn: config.arn(),
             log_group: config.log_group(),
             pool: Pool::new(config.pool.clone()),
+            tenants: config.tenant_isolation.then(|| Tenants::new(&config.pool)),
+            siblings,
             config,
             template,
             load_stats,
@@ -136,19 +184,29 @@ impl Function {
 
     /// How many warm instances are idle right now.
     pub fn idle_instances(&self) -> usize {
-        self.pool.stats().idle
+        self.pool_stats().idle
     }
 
-    /// The pool's counters.
+    /// The pool's counters (with tenant isolation, summed over tenants).
     pub fn pool_stats(&self) -> PoolStats {
-        self.pool.stats()
+        let mut stats = self.pool.stats();
+        if let Some(tenants) = &self.tenants {
+            stats.add(&tenants.stats());
+        }
+        stats
+    }
+
+    /// How many tenants have instances or invocations now (zero without
+    /// tenant isolation).
+    pub fn tenants(&self) -> usize {
+        self.tenants.as_ref().map_or(0, Tenants::len)
     }
 
     /// Drops warm instances idle past the pool's `idle_timeout`; returns how
     /// many. Servers call this periodically; invocations also skip stale
     /// instances on their own.
     pub fn reap_idle(&self) -> usize {
-        self.pool.reap()
+        self.pool.reap() + self.tenants.as_ref().map_or(0, Tenants::reap)
     }
 
     /// Creates spares until the configured number are ready, waiting for
@@ -239,18 +297,64 @@ impl Function {
     /// otherwise.
     ///
     /// Over the function's reserved concurrency, the invocation is refused
-    /// at once with [`Throttled`].
+    /// at once with [`Refused::Throttled`]; a tenant id that does not fit
+    /// the function's tenant isolation, with [`Refused::Tenant`].
     pub async fn invoke(
         self: &Arc<Self>,
         event: &[u8],
         request: InvokeRequest,
-    ) -> Result<Invocation, Throttled> {
+    ) -> Result<Invocation, Refused> {
+        self.run(event, request, None).await
+    }
+
+    /// Invokes the function with its response streamed to `sink`, chunk by
+    /// chunk as the guest writes it (see [`Instance::invoke_streamed`]).
+    /// The invocation's payload is empty; its error, if any, is what ended
+    /// the stream.
+    pub async fn invoke_streamed(
+        self: &Arc<Self>,
+        event: &[u8],
+        request: InvokeRequest,
+        sink: ResponseSink,
+    ) -> Result<Invocation, Refused> {
+        self.run(event, request, Some(sink)).await
+    }
+
+    /// Whether an invocation for `tenant` (`X-Amz-Tenant-Id`) fits the
+    /// function: named under tenant isolation, absent otherwise.
+    pub fn check_tenant(&self, tenant: Option<&str>) -> Result<(), TenantError> {
+        match (self.tenants.is_some(), tenant) {
+            (true, Some(tenant)) => TenantError::check_id(tenant),
+            (false, None) => Ok(()),
+            (isolated, _) => Err(TenantError::Mismatch { isolated }),
+        }
+    }
+
+    /// The pool an invocation for `tenant` takes its instance from: the
+    /// tenant's own under tenant isolation.
+    fn pool_for(&self, tenant: Option<&str>) -> Result<Option<Arc<Pool>>, TenantError> {
+        self.check_tenant(tenant)?;
+        Ok(self
+            .tenants
+            .as_ref()
+            .zip(tenant)
+            .map(|(tenants, tenant)| tenants.pool(tenant)))
+    }
+
+    async fn run(
+        self: &Arc<Self>,
+        event: &[u8],
+        request: InvokeRequest,
+        sink: Option<ResponseSink>,
+    ) -> Result<Invocation, Refused> {
+        let tenant_pool = self.pool_for(request.tenant_id.as_deref())?;
         let _admission = self.pool.admit(&self.config.name)?;
+        let pool = tenant_pool.as_deref().unwrap_or(&self.pool);
         let request_id = request
             .request_id
             .clone()
             .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-        let (instance, mut logs, init_duration, start) = match self.pool.take() {
+        let (instance, mut logs, init_duration, start) = match pool.take() {
             Some((instance, start)) => {
                 if start == Start::Spare {
                     self.refill_spares();
@@ -258,8 +362,8 @@ impl Function {
                 (Ok(instance), CapturedLogs::default(), None, start)
             }
             None => {
-                self.pool.record_cold();
-                let (instance, logs, took) = self.cold_instance().await;
+                pool.record_cold();
+                let (instance, logs, took) = self.cold_instance_evicting().await;
                 (instance, logs, Some(took), Start::Cold)
             }
         };
@@ -271,6 +375,7 @@ impl Function {
                     result: Err(error),
                     logs,
                     start,
+                    tenant_id: request.tenant_id,
                     report: self.report(Duration::ZERO, init_duration, 0),
                 })
             }
@@ -283,7 +388,10 @@ impl Function {
         };
         let log_stream_name = Arc::clone(instance.log_stream_name());
         let ctx = self.context(&request_id, &request, &log_stream_name, timeout);
-        let call = instance.invoke(event, ctx, timeout).await;
+        let call = match sink {
+            Some(sink) => instance.invoke_streamed(event, ctx, timeout, sink).await,
+            None => instance.invoke(event, ctx, timeout).await,
+        };
         logs.lines.extend(call.logs.lines);
         logs.dropped_bytes += call.logs.dropped_bytes;
         let report = self.report(
@@ -291,14 +399,50 @@ impl Function {
             init_duration,
             instance.max_memory_used_bytes(),
         );
-        self.pool.give_back(instance);
+        pool.give_back(instance);
         Ok(Invocation {
             request_id,
             result: call.result,
             logs,
             start,
+            tenant_id: request.tenant_id,
             report,
         })
+    }
+
+    /// A cold instance. When the engine has no slot left, the longest-idle
+    /// instance on it makes way (as many as it takes, while there are idle
+    /// ones: a slot may be taken again by a concurrent call).
+    async fn cold_instance_evicting(
+        &self,
+    ) -> (Result<Instance, FunctionError>, CapturedLogs, Duration) {
+        loop {
+            let cold = self.cold_instance().await;
+            let out_of_slots = matches!(&cold.0, Err(e) if e.error_type == ERROR_NO_CAPACITY);
+            if !(out_of_slots && self.siblings.evict_oldest()) {
+                return cold;
+            }
+        }
+    }
+
+    /// When its longest-idle warm instance went idle.
+    fn oldest_idle(&self) -> Option<std::time::Instant> {
+        let tenants = self.tenants.as_ref().and_then(Tenants::oldest_idle);
+        self.pool.oldest_idle().into_iter().chain(tenants).min()
+    }
+
+    /// Retires its longest-idle warm instance; whether there was one.
+    fn evict_oldest(&self) -> bool {
+        let own = self.pool.oldest_idle();
+        match (
+            &self.tenants,
+            self.tenants.as_ref().and_then(Tenants::oldest_idle),
+        ) {
+            (Some(tenants), Some(tenant)) if own.is_none_or(|own| tenant < own) => {
+                tenants.evict_oldest()
+            }
+            _ => self.pool.evict_oldest(),
+        }
     }
 
     /// The context of one call. Its strings are borrowed: the lowering into
@@ -322,6 +466,7 @@ impl Function {
             trace_id: request.trace_id.as_deref(),
             client_context: request.client_context.as_deref(),
             identity: request.identity.as_deref(),
+            tenant_id: request.tenant_id.as_deref(),
         }
     }
 

@@ -104,7 +104,8 @@ pub enum Start {
     Warm,
 }
 
-/// Counters of a pool's life, for metrics and tests.
+/// Counters of a pool's life, for metrics and tests. For a function with
+/// tenant isolation, the sums over its tenants' pools.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PoolStats {
     /// Invocations that created their instance.
@@ -121,6 +122,19 @@ pub struct PoolStats {
     pub idle: usize,
     /// Spares ready now.
     pub spares: usize,
+}
+
+impl PoolStats {
+    /// Adds `other`'s counts to these.
+    pub(crate) fn add(&mut self, other: &PoolStats) {
+        self.cold_starts += other.cold_starts;
+        self.spare_starts += other.spare_starts;
+        self.warm_starts += other.warm_starts;
+        self.retired += other.retired;
+        self.throttled += other.throttled;
+        self.idle += other.idle;
+        self.spares += other.spares;
+    }
 }
 
 struct Idle {
@@ -248,6 +262,23 @@ impl Pool {
         }
     }
 
+    /// When the longest-idle warm instance went idle, if there is one.
+    pub(crate) fn oldest_idle(&self) -> Option<Instant> {
+        lock(&self.idle).first().map(|entry| entry.since)
+    }
+
+    /// Retires the longest-idle warm instance, to free its slot for an
+    /// instance someone is waiting for. Whether there was one.
+    pub(crate) fn evict_oldest(&self) -> bool {
+        let mut idle = lock(&self.idle);
+        if idle.is_empty() {
+            return false;
+        }
+        idle.remove(0);
+        self.retired.fetch_add(1, Ordering::Relaxed);
+        true
+    }
+
     /// Drops warm instances idle past `idle_timeout`. Returns how many.
     pub(crate) fn reap(&self) -> usize {
         let mut idle = lock(&self.idle);
@@ -289,7 +320,7 @@ impl Pool {
     }
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     // A poisoned lock means a panic elsewhere mid-push or mid-pop; the
     // vector itself is still sound.
     m.lock().unwrap_or_else(|p| p.into_inner())

@@ -101,16 +101,19 @@ impl CapturedLogs {
     /// any other line is `INFO` from stdout, `ERROR` from stderr. Records
     /// below `min` are dropped, as Lambda's `ApplicationLogLevel` drops
     /// them; so is a JSON line whose `level` is below it.
-    pub fn to_json_records(&self, request_id: &str, min: LogLevel) -> String {
+    pub fn to_json_records(&self, request_id: &str, tenant: Option<&str>, min: LogLevel) -> String {
         let mut out = String::new();
         let record = |out: &mut String, at: String, level: LogLevel, message: &str| {
             if level >= min {
-                let json = serde_json::json!({
+                let mut json = serde_json::json!({
                     "timestamp": at,
                     "level": level.as_str(),
                     "requestId": request_id,
                     "message": message,
                 });
+                if let Some(tenant) = tenant {
+                    json["tenantId"] = tenant.into();
+                }
                 out.push_str(&json.to_string());
                 out.push('\n');
             }

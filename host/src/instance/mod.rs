@@ -15,11 +15,11 @@ pub mod classify;
 pub mod limits;
 pub mod log_stream;
 pub mod logs;
+pub mod response;
 pub mod snapshot;
 pub mod state;
 pub mod template;
 
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -29,10 +29,13 @@ use wasmtime::{Store, UpdateDeadline};
 use self::classify::{classify_error, from_guest, init_timeout_error, timeout_error, Timedout};
 pub use self::log_stream::unix_ms;
 use self::logs::{CapturedLogs, LogBuffer};
+use self::response::ResponseSink;
 pub use self::state::InstanceState;
 pub use self::template::{Exports, Template};
-use crate::bindings;
-use crate::error::{FunctionError, ERROR_RESPONSE_TOO_LARGE, ERROR_UNHANDLED, MAX_RESPONSE_BYTES};
+use crate::bindings::{self, Abi};
+use crate::error::{
+    FunctionError, ERROR_NO_CAPACITY, ERROR_RESPONSE_TOO_LARGE, ERROR_UNHANDLED, MAX_RESPONSE_BYTES,
+};
 
 /// Lambda gives `init` ten seconds, whatever the function's own timeout.
 pub const INIT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -58,9 +61,14 @@ pub struct CallOutcome {
     pub duration: Duration,
 }
 
-/// The handler signature of `wit/handler.wit`, as the host calls it.
+/// The handler signatures of `wit/handler.wit`, as the host calls them.
 type HandleFunc<'a> =
     TypedFunc<(&'a [u8], bindings::CallContext<'a>), (Result<Vec<u8>, bindings::FunctionError>,)>;
+type HandleStreamFunc<'a> =
+    TypedFunc<(&'a [u8], bindings::CallContext<'a>), (Result<(), bindings::FunctionError>,)>;
+/// `handle` of the 0.1 ABI, whose context has no `tenant-id`.
+type HandleFunc01<'a> =
+    TypedFunc<(&'a [u8], bindings::CallContext01<'a>), (Result<Vec<u8>, bindings::FunctionError>,)>;
 type InitFunc = TypedFunc<(), (Result<(), bindings::FunctionError>,)>;
 
 /// A live instance of a function.
@@ -69,7 +77,10 @@ pub struct Instance {
     /// The component instance, which a snapshot reads its state from.
     component: wasmtime::component::Instance,
     handle: Func,
+    /// `handle-stream`, when the guest streams its responses itself.
+    handle_stream: Option<Func>,
     init: Option<InitFunc>,
+    abi: Abi,
     logs: LogBuffer,
     invocations: u64,
     poisoned: bool,
@@ -109,15 +120,30 @@ impl Instance {
         )
         .await
         .map_err(|_| init_timeout_error())?
-        .map_err(|e| classify_error(e, store.data_mut(), "", INIT_TIMEOUT, false))?;
+        .map_err(|e| {
+            if e.downcast_ref::<wasmtime::PoolConcurrencyLimitError>()
+                .is_some()
+            {
+                FunctionError::new(ERROR_NO_CAPACITY, format!("{e:#}"))
+            } else {
+                classify_error(e, store.data_mut(), "", INIT_TIMEOUT, false)
+            }
+        })?;
 
         let exports = &template.exports;
         // The signatures are checked on the first instance of a function;
         // every later instance of the same component has the same types.
-        if !exports.typechecked.load(Ordering::Acquire) {
-            typecheck(&instance, &mut store, exports)?;
-            exports.typechecked.store(true, Ordering::Release);
-        }
+        let abi = match exports.abi.get() {
+            Some(abi) => *abi,
+            None => {
+                let abi = typecheck(&instance, &mut store, exports)?;
+                *exports.abi.get_or_init(|| abi)
+            }
+        };
+        let handle_stream = exports
+            .handle_stream
+            .filter(|_| abi == Abi::V0_2)
+            .and_then(|index| instance.get_func(&mut store, index));
         let handle = instance
             .get_func(&mut store, exports.handle)
             .ok_or_else(|| {
@@ -132,7 +158,9 @@ impl Instance {
             store,
             component: instance,
             handle,
+            handle_stream,
             init,
+            abi,
             logs,
             invocations: 0,
             poisoned: false,
@@ -185,19 +213,71 @@ impl Instance {
         ctx: bindings::CallContext<'_>,
         timeout: Duration,
     ) -> CallOutcome {
+        self.call(event, ctx, timeout, None).await
+    }
+
+    /// Runs one event whose response is streamed to `sink`: through
+    /// `handle-stream` when the guest has it (each chunk leaves as it is
+    /// written), else through `handle`, whose response is sent as one chunk.
+    /// The outcome's payload is empty; its error is what ended the stream.
+    pub async fn invoke_streamed(
+        &mut self,
+        event: &[u8],
+        ctx: bindings::CallContext<'_>,
+        timeout: Duration,
+        sink: ResponseSink,
+    ) -> CallOutcome {
+        self.call(event, ctx, timeout, Some(sink)).await
+    }
+
+    /// Whether the guest streams responses itself (`handle-stream`).
+    pub fn streams(&self) -> bool {
+        self.handle_stream.is_some()
+    }
+
+    async fn call(
+        &mut self,
+        event: &[u8],
+        ctx: bindings::CallContext<'_>,
+        timeout: Duration,
+        mut sink: Option<ResponseSink>,
+    ) -> CallOutcome {
         let start = Instant::now();
         self.begin_call(start, timeout);
         self.invocations += 1;
         self.poisoned = true;
-        // SAFETY: `Instance::new` type-checked `handle` against exactly this
-        // signature; only the lifetimes of the borrowed parameters differ.
-        let handle: HandleFunc<'_> = unsafe { TypedFunc::new_unchecked(self.handle) };
-        let deadline = self.store.data().deadline;
-        let call = tokio::time::timeout_at(
-            deadline.into(),
-            handle.call_async(&mut self.store, (event, ctx)),
-        )
-        .await;
+        let deadline = self.store.data().deadline.into();
+        let mut too_large = false;
+        // SAFETY (each `new_unchecked`): `Instance::new` type-checked the
+        // export against exactly this signature, for this ABI; only the
+        // lifetimes of the borrowed parameters differ.
+        let call = match (self.handle_stream, sink.take(), self.abi) {
+            (Some(stream), Some(sink), _) => {
+                self.store.data_mut().response = Some(sink);
+                let f: HandleStreamFunc<'_> = unsafe { TypedFunc::new_unchecked(stream) };
+                let call =
+                    tokio::time::timeout_at(deadline, f.call_async(&mut self.store, (event, ctx)))
+                        .await;
+                let sink = self.store.data_mut().response.take();
+                too_large = sink.as_ref().is_some_and(ResponseSink::too_large);
+                call.map(|r| r.map(|(r,)| r.map(|()| Returned::Streamed)))
+            }
+            (_, unstreamed, Abi::V0_2) => {
+                sink = unstreamed;
+                let f: HandleFunc<'_> = unsafe { TypedFunc::new_unchecked(self.handle) };
+                tokio::time::timeout_at(deadline, f.call_async(&mut self.store, (event, ctx)))
+                    .await
+                    .map(|r| r.map(|(r,)| r.map(Returned::Payload)))
+            }
+            (_, unstreamed, Abi::V0_1) => {
+                sink = unstreamed;
+                let f: HandleFunc01<'_> = unsafe { TypedFunc::new_unchecked(self.handle) };
+                let ctx = ctx.to_0_1();
+                tokio::time::timeout_at(deadline, f.call_async(&mut self.store, (event, ctx)))
+                    .await
+                    .map(|r| r.map(|(r,)| r.map(Returned::Payload)))
+            }
+        };
         let end = Instant::now();
         let over_cap = self
             .store
@@ -214,11 +294,21 @@ impl Instance {
                 timeout,
                 true,
             )),
-            Ok(Ok((Err(guest),))) => {
+            // Past the limit the invocation fails, whatever the guest made
+            // of its refused write.
+            Ok(Ok(_)) if too_large => {
+                self.poisoned = false;
+                Err(stream_too_large())
+            }
+            Ok(Ok(Err(guest))) => {
                 self.poisoned = false;
                 Err(from_guest(guest))
             }
-            Ok(Ok((Ok(payload),))) => {
+            Ok(Ok(Ok(Returned::Streamed))) => {
+                self.poisoned = false;
+                Ok(Vec::new())
+            }
+            Ok(Ok(Ok(Returned::Payload(payload)))) => {
                 self.poisoned = false;
                 if payload.len() > MAX_RESPONSE_BYTES {
                     // The guest is fine; its answer is not deliverable.
@@ -230,6 +320,15 @@ impl Instance {
                     Ok(payload)
                 }
             }
+        };
+        // A buffered handler answering a streamed invocation: its response
+        // is the one chunk. A client gone by now has nothing to receive.
+        let result = match (sink, result) {
+            (Some(mut sink), Ok(payload)) => {
+                let _ = sink.send(payload.into()).await;
+                Ok(Vec::new())
+            }
+            (_, result) => result,
         };
         if let Some(full) = over_cap {
             // Retired after this call: its /tmp goes with it.
@@ -278,24 +377,66 @@ impl Instance {
     }
 }
 
-/// Checks that `handle` (and `init`, if exported) have the types of
-/// wit/handler.wit.
+/// What a `handle` or `handle-stream` call returned.
+enum Returned {
+    /// `handle`'s payload.
+    Payload(Vec<u8>),
+    /// `handle-stream` finished.
+    Streamed,
+}
+
+fn stream_too_large() -> FunctionError {
+    FunctionError::new(
+        ERROR_RESPONSE_TOO_LARGE,
+        format!(
+            "Response payload size exceeded maximum allowed payload size ({} bytes).",
+            response::MAX_STREAMED_BYTES
+        ),
+    )
+}
+
+/// Checks that `handle` (and `handle-stream` and `init`, if exported) have
+/// the types of wit/handler.wit, now or as of 0.1, and says which.
 fn typecheck(
     instance: &wasmtime::component::Instance,
     store: &mut Store<InstanceState>,
     exports: &Exports,
-) -> Result<(), FunctionError> {
-    instance
+) -> Result<Abi, FunctionError> {
+    let current = instance
         .get_typed_func::<(&[u8], bindings::CallContext<'_>), (Result<Vec<u8>, bindings::FunctionError>,)>(
             &mut *store,
             exports.handle,
-        )
-        .map_err(|e| {
-            FunctionError::new(
-                "Runtime.InvalidEntrypoint",
-                format!("`handle` does not match wit/handler.wit: {e:#}"),
+        );
+    let abi = match current {
+        Ok(_) => Abi::V0_2,
+        Err(e) => {
+            let earlier = instance
+                .get_typed_func::<(&[u8], bindings::CallContext01<'_>), (Result<Vec<u8>, bindings::FunctionError>,)>(
+                    &mut *store,
+                    exports.handle,
+                );
+            if earlier.is_err() {
+                return Err(FunctionError::new(
+                    "Runtime.InvalidEntrypoint",
+                    format!("`handle` does not match wit/handler.wit: {e:#}"),
+                ));
+            }
+            Abi::V0_1
+        }
+    };
+    if let Some(stream) = exports.handle_stream.filter(|_| abi == Abi::V0_2) {
+        instance
+            .get_typed_func::<(&[u8], bindings::CallContext<'_>), (Result<(), bindings::FunctionError>,)>(
+                &mut *store,
+                stream,
             )
-        })?;
+            .map_err(|e| {
+                FunctionError::new(
+                    "Runtime.InvalidEntrypoint",
+                    format!("`handle-stream` does not match wit/handler.wit: {e:#}"),
+                )
+            })?;
+    }
     if let Some(init) = exports.init {
         instance
             .get_typed_func::<(), (Result<(), bindings::FunctionError>,)>(&mut *store, init)
@@ -306,5 +447,5 @@ fn typecheck(
                 )
             })?;
     }
-    Ok(())
+    Ok(abi)
 }

@@ -12,6 +12,7 @@ use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use super::limits::MemoryLimiter;
 use super::logs::{LogBuffer, Stream};
+use super::response::ResponseSink;
 use super::INIT_TIMEOUT;
 use crate::bindings::{self, runtime};
 use crate::capability::env::InstanceEnv;
@@ -38,6 +39,8 @@ pub struct InstanceState {
     pub(super) deadline: Instant,
     /// What the guest said about why it is aborting, if it said anything.
     pub(super) fatal: Option<bindings::FunctionError>,
+    /// Where the running `handle-stream` call's chunks go; none outside one.
+    pub(super) response: Option<ResponseSink>,
 }
 
 impl InstanceState {
@@ -73,7 +76,14 @@ impl InstanceState {
             limiter: MemoryLimiter::new((memory_mb as usize) << 20),
             deadline: Instant::now() + INIT_TIMEOUT,
             fatal: None,
+            response: None,
         }
+    }
+
+    fn remaining_ms(&self) -> u64 {
+        self.deadline
+            .saturating_duration_since(Instant::now())
+            .as_millis() as u64
     }
 
     /// The host resources the guest holds handles to, by kind: files and
@@ -136,6 +146,27 @@ impl InstanceState {
         })?;
         runtime::add_to_linker::<_, HasSelf<_>>(linker, |state| state)?;
         bindings::wasmfn::handler::types::add_to_linker::<_, HasSelf<_>>(linker, |state| state)?;
+        Self::add_0_1_to_linker(linker)
+    }
+
+    /// The runtime interface of `wasmfn:handler@0.1`, for guests built
+    /// against it: the same two functions as today's, under 0.1's names
+    /// (semver keeps 0.1 and 0.2 apart, so the current ones do not match).
+    fn add_0_1_to_linker(linker: &mut Linker<InstanceState>) -> wasmtime::Result<()> {
+        linker.instance(bindings::TYPES_0_1)?;
+        let mut runtime = linker.instance(bindings::RUNTIME_0_1)?;
+        runtime.func_wrap("remaining-time-ms", |cx, ()| {
+            let cx: wasmtime::StoreContextMut<'_, InstanceState> = cx;
+            Ok((cx.data().remaining_ms(),))
+        })?;
+        runtime.func_wrap(
+            "report-fatal",
+            |mut cx: wasmtime::StoreContextMut<'_, InstanceState>,
+             (error,): (bindings::FunctionError,)| {
+                cx.data_mut().fatal = Some(error);
+                Ok(())
+            },
+        )?;
         Ok(())
     }
 }
@@ -161,13 +192,18 @@ impl WasiHttpView for InstanceState {
 
 impl runtime::Host for InstanceState {
     fn remaining_time_ms(&mut self) -> u64 {
-        self.deadline
-            .saturating_duration_since(Instant::now())
-            .as_millis() as u64
+        self.remaining_ms()
     }
 
     fn report_fatal(&mut self, error: bindings::FunctionError) {
         self.fatal = Some(error);
+    }
+
+    async fn write_response(&mut self, chunk: Vec<u8>) -> Result<(), bindings::StreamError> {
+        match self.response.as_mut() {
+            Some(sink) => sink.send(chunk.into()).await,
+            None => Err(bindings::StreamError::NotStreaming),
+        }
     }
 }
 

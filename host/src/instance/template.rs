@@ -3,8 +3,7 @@
 //! are, and what each instance's state starts with. An instance is made from
 //! its template alone and never reaches back into the function that owns it.
 
-use std::sync::atomic::AtomicBool;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use wasmtime::component::{ComponentExportIndex, InstancePre};
 use wasmtime::Engine;
@@ -12,28 +11,35 @@ use wasmtime::Engine;
 use super::log_stream::log_stream_name;
 use super::logs::LogBuffer;
 use super::state::InstanceState;
+use crate::bindings::Abi;
 use crate::capability::env::InstanceEnv;
 use crate::capability::files::{FunctionFiles, InstanceFiles};
 use crate::capability::http::OutboundHooks;
 use crate::capability::kv::Grants;
 
-/// Where `handle` and `init` live in the component.
+/// Where `handle`, `handle-stream` and `init` live in the component.
 #[derive(Debug)]
 pub struct Exports {
     pub(super) handle: ComponentExportIndex,
+    pub(super) handle_stream: Option<ComponentExportIndex>,
     pub(super) init: Option<ComponentExportIndex>,
-    /// Whether the export signatures have been checked (on the first
-    /// instance).
-    pub(super) typechecked: AtomicBool,
+    /// The ABI version the export signatures are of, once checked (on the
+    /// first instance).
+    pub(super) abi: OnceLock<Abi>,
 }
 
 impl Exports {
     /// The exports at these indices, not yet type-checked.
-    pub fn new(handle: ComponentExportIndex, init: Option<ComponentExportIndex>) -> Self {
+    pub fn new(
+        handle: ComponentExportIndex,
+        handle_stream: Option<ComponentExportIndex>,
+        init: Option<ComponentExportIndex>,
+    ) -> Self {
         Exports {
             handle,
+            handle_stream,
             init,
-            typechecked: AtomicBool::new(false),
+            abi: OnceLock::new(),
         }
     }
 }

@@ -22,9 +22,11 @@
 //! `${env:...}`) are resolved first ([`variables`]).
 
 mod handler;
+mod invoke_modes;
 pub mod variables;
 
 pub use handler::{HandlerSource, NodeHandler, PythonHandler};
+pub use invoke_modes::{TenancySpec, UrlSpec};
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -108,6 +110,18 @@ pub enum ManifestError {
         backend: &'static str,
         /// The backend that reads the setting.
         reader: &'static str,
+    },
+    /// A function setting outside what Lambda accepts.
+    #[error("{path}: functions.{function}.{key}: {message}")]
+    Setting {
+        /// The manifest path.
+        path: PathBuf,
+        /// The function.
+        function: String,
+        /// The setting, e.g. `logs` or `tenancyConfig`.
+        key: &'static str,
+        /// What is wrong, and the fix.
+        message: String,
     },
     /// A function name that the manifest does not define.
     #[error("unknown function `{name}`: {path} defines {known}. Check the name, or add it under `functions:`")]
@@ -244,6 +258,12 @@ pub struct FunctionSpec {
     /// Logging controls, over the provider's `logs.lambda`.
     #[serde(default)]
     logs: LogsSpec,
+    /// The function's URL: `true`, or its settings (`invokeMode`).
+    #[serde(default)]
+    pub url: Option<UrlSpec>,
+    /// Tenant isolation (`tenantIsolationMode: PER_TENANT`).
+    #[serde(default)]
+    pub tenancy_config: Option<TenancySpec>,
 }
 
 /// `functions.<name>.destinations:`: Lambda's on-success and on-failure
@@ -495,11 +515,11 @@ impl Manifest {
     /// `logs.lambda`, checked as Lambda checks `LoggingConfig`.
     fn logging(&self, name: &str, own: &LogsSpec) -> Result<Logging, ManifestError> {
         let provider = &self.provider.logs.lambda;
-        let bad = |message: String| ManifestError::Parse {
+        let bad = |message: String| ManifestError::Setting {
             path: self.path.clone(),
-            line: 1,
-            column: 1,
-            message: format!("functions.{name}.logs: {message}"),
+            function: name.to_string(),
+            key: "logs",
+            message,
         };
         let format = match own.log_format.as_ref().or(provider.log_format.as_ref()) {
             None => LogFormat::Text,
@@ -580,6 +600,29 @@ impl Manifest {
         config.handler = Some(spec.handler.clone());
         config.snap_start = spec.snap_start;
         config.logging = self.logging(name, &spec.logs)?;
+        let setting = |key, message| ManifestError::Setting {
+            path: self.path.clone(),
+            function: name.to_string(),
+            key,
+            message,
+        };
+        config.url_streams = spec
+            .url
+            .as_ref()
+            .map(UrlSpec::streams)
+            .transpose()
+            .map_err(|m| setting("url", m))?
+            .unwrap_or(false);
+        config.tenant_isolation = spec
+            .tenancy_config
+            .as_ref()
+            .map(TenancySpec::isolates)
+            .transpose()
+            .map_err(|m| setting("tenancyConfig", m))?
+            .unwrap_or(false);
+        if config.tenant_isolation {
+            invoke_modes::check_tenancy(spec).map_err(|m| setting("tenancyConfig", m))?;
+        }
         if let Some(policy) = spec.pool.policy {
             config.pool.policy = policy;
         }

@@ -36,6 +36,7 @@ const FILES: &[(&str, &str)] = &[
     ),
     ("engine.js", include_str!("../../../js/engine.js")),
     ("early.js", include_str!("../../../js/early.js")),
+    ("stream.js", include_str!("../../../js/stream.js")),
     ("build.mjs", include_str!("../../../js/build.mjs")),
     (
         "wit/js-handler.wit",

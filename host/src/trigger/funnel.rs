@@ -9,8 +9,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::metrics::Metrics;
-use crate::error::Throttled;
+use crate::error::Refused;
 use crate::function::{Function, Invocation, InvokeRequest};
+use crate::instance::response::ResponseSink;
 use crate::report::{log_block, log_block_json, LogFormat, LogLevel, Status};
 
 /// Which log an invocation writes to stderr.
@@ -68,16 +69,40 @@ impl Funnel {
         function: &Arc<Function>,
         event: &[u8],
         request: InvokeRequest,
-    ) -> Result<Invoked, Throttled> {
-        let name = &function.config().name;
+    ) -> Result<Invoked, Refused> {
         let start = Instant::now();
-        let invocation = match function.invoke(event, request).await {
+        let invocation = function.invoke(event, request).await;
+        self.record(function, start, invocation)
+    }
+
+    /// As [`Self::invoke`], with the response streamed to `sink` as the
+    /// function writes it.
+    pub async fn invoke_streamed(
+        &self,
+        function: &Arc<Function>,
+        event: &[u8],
+        request: InvokeRequest,
+        sink: ResponseSink,
+    ) -> Result<Invoked, Refused> {
+        let start = Instant::now();
+        let invocation = function.invoke_streamed(event, request, sink).await;
+        self.record(function, start, invocation)
+    }
+
+    fn record(
+        &self,
+        function: &Arc<Function>,
+        start: Instant,
+        invocation: Result<Invocation, Refused>,
+    ) -> Result<Invoked, Refused> {
+        let name = &function.config().name;
+        let invocation = match invocation {
             Ok(invocation) => invocation,
-            Err(throttled) => {
-                if let Some(metrics) = &self.metrics {
+            Err(refused) => {
+                if let (Some(metrics), Refused::Throttled(_)) = (&self.metrics, &refused) {
                     metrics.throttled(name);
                 }
-                return Err(throttled);
+                return Err(refused);
             }
         };
         if let Some(metrics) = &self.metrics {
@@ -104,6 +129,7 @@ impl Funnel {
             LogFormat::Json => {
                 let records = invocation.logs.to_json_records(
                     &invocation.request_id,
+                    invocation.tenant_id.as_deref(),
                     logging.application_level.max(self.floor),
                 );
                 match self.style {
@@ -114,6 +140,7 @@ impl Funnel {
                         &invocation.report,
                         status(&invocation),
                         logging.system_level.max(self.floor),
+                        invocation.tenant_id.as_deref(),
                     ),
                     LogStyle::GuestOnly => records,
                 }

@@ -1,5 +1,7 @@
 //! The Lambda Invoke API, as boto3 and the aws CLI speak it:
-//! `POST /2015-03-31/functions/{FunctionName}/invocations`.
+//! `POST /2015-03-31/functions/{FunctionName}/invocations` (`Invoke`), and
+//! `POST /2021-11-15/functions/{FunctionName}/response-streaming-invocations`
+//! (`InvokeWithResponseStream`, served by [`super::invoke_stream`]).
 //!
 //! | request | answer |
 //! |---|---|
@@ -8,30 +10,43 @@
 //! | `DryRun` | 204 |
 //! | `X-Amz-Log-Type: Tail` | `X-Amz-Log-Result`: base64 of the last 4 KB of the log |
 //! | `X-Amz-Client-Context` (base64 JSON) | the guest's `ctx.client_context` |
+//! | `X-Amz-Tenant-Id` | the tenant, on a function with `tenantIsolationMode: PER_TENANT`: its own instances, and `ctx.tenant_id` |
+//! | tenant id missing (isolated function) or given (other functions) | 400 `InvalidParameterValueException` |
+//! | tenant id not 1–256 of `[a-zA-Z0-9._:/=+\-@ ]` | 400 `ValidationException` |
+//! | `?Qualifier=` `$LATEST`, or the function's version | runs it; other versions and aliases: 404 `ResourceNotFoundException` |
+//! | `?Qualifier=$LATEST.PUBLISHED` | 400 `NoPublishedVersionException` unless the function has a published `version` |
 //! | unknown function | 404 `ResourceNotFoundException` |
-//! | payload over 6 MB (256 KB for `Event`) | 413 `RequestTooLargeException` |
+//! | payload over 6 MB (1 MB for `Event`) | 413 `RequestEntityTooLargeException`, with Lambda's messages |
 //! | over reserved concurrency | 429 `TooManyRequestsException` |
+//! | streamed (`InvokeWithResponseStream`) | 200 `application/vnd.amazon.eventstream`: `PayloadChunk` events as the function writes, then `InvokeComplete` |
 //!
 //! Service errors carry their type in `x-amzn-ErrorType`, which is where
 //! botocore looks for it to raise the matching exception class.
 
+use std::sync::Arc;
+
 use base64::Engine as _;
 use bytes::Bytes;
 use http::{HeaderMap, Response, StatusCode};
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use serde_json::json;
 
-use super::{Body, Service};
+use super::{empty, full, Body, Service};
 use crate::aws::{DEFAULT_REGION, LOCAL_ACCOUNT_ID};
-use crate::function::InvokeRequest;
+use crate::error::{Refused, TenantError};
+use crate::function::{Function, InvokeRequest};
 use crate::trigger::queue::Job;
 
 /// Largest synchronous payload, as on Lambda.
 pub const MAX_SYNC_PAYLOAD: usize = 6 * 1024 * 1024;
-/// Largest asynchronous payload (Lambda's historical limit; still what the
-/// Invoke API documents for `Event`).
-pub const MAX_ASYNC_PAYLOAD: usize = 256 * 1024;
+/// Largest asynchronous payload: 1 MB since October 2025 (it was 256 KB).
+pub const MAX_ASYNC_PAYLOAD: usize = 1024 * 1024;
+/// The error code AWS answers an oversized payload with. botocore's model
+/// names the exception `RequestTooLargeException`, but the service sends
+/// this code, which is what code written against AWS matches on (and what
+/// botocore then raises as a `ClientError` with that code).
+pub const ERROR_TOO_LARGE: &str = "RequestEntityTooLargeException";
 /// How much of the log `X-Amz-Log-Result` carries.
 pub const LOG_TAIL_BYTES: usize = 4096;
 
@@ -58,7 +73,7 @@ fn json_response(
         builder = builder.header(*k, *v);
     }
     builder
-        .body(Full::new(Bytes::from(body.to_string())))
+        .body(full(body.to_string()))
         .expect("a valid response")
 }
 
@@ -79,6 +94,8 @@ pub enum InvocationType {
 
 /// The path prefix of the Invoke API.
 pub const INVOKE_PREFIX: &str = "/2015-03-31/functions/";
+/// The path prefix of `InvokeWithResponseStream`.
+pub const STREAM_PREFIX: &str = "/2021-11-15/functions/";
 
 /// An Invoke API error, before it becomes a response.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -122,6 +139,10 @@ pub struct InvokeHead {
     pub trace_id: Option<String>,
     /// `X-Amz-Log-Type: Tail`.
     pub log_tail: bool,
+    /// `X-Amz-Tenant-Id`.
+    pub tenant_id: Option<String>,
+    /// `InvokeWithResponseStream` rather than `Invoke`.
+    pub streamed: bool,
 }
 
 /// Parses an Invoke API request's head. `Ok(None)`: the path is not the
@@ -132,16 +153,20 @@ pub fn parse_head(
     query: Option<&str>,
     headers: &HeaderMap,
 ) -> Result<Option<InvokeHead>, ApiError> {
-    let Some(rest) = path.strip_prefix(INVOKE_PREFIX) else {
+    let (rest, streamed, operation) = if let Some(rest) = path.strip_prefix(INVOKE_PREFIX) {
+        (rest, false, "/invocations")
+    } else if let Some(rest) = path.strip_prefix(STREAM_PREFIX) {
+        (rest, true, "/response-streaming-invocations")
+    } else {
         return Ok(None);
     };
-    let name = match rest.strip_suffix("/invocations") {
+    let name = match rest.strip_suffix(operation) {
         Some(name) if !name.is_empty() && !name.contains('/') => name,
         _ => {
             return Err(ApiError::new(
                 StatusCode::NOT_FOUND,
                 "UnknownOperationException",
-                format!("no Lambda API operation at {path}; the Invoke API is POST {INVOKE_PREFIX}{{FunctionName}}/invocations"),
+                format!("no Lambda API operation at {path}; the Invoke API is POST {INVOKE_PREFIX}{{FunctionName}}/invocations, and InvokeWithResponseStream POST {STREAM_PREFIX}{{FunctionName}}/response-streaming-invocations"),
             ))
         }
     };
@@ -159,8 +184,17 @@ pub fn parse_head(
     });
     let kind = match header(headers, "x-amz-invocation-type") {
         None | Some("RequestResponse") => InvocationType::RequestResponse,
-        Some("Event") => InvocationType::Event,
+        Some("Event") if !streamed => InvocationType::Event,
         Some("DryRun") => InvocationType::DryRun,
+        Some(other) if streamed => {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "InvalidParameterValueException",
+                format!(
+                    "X-Amz-Invocation-Type `{other}` is not one of RequestResponse, DryRun, which InvokeWithResponseStream takes"
+                ),
+            ))
+        }
         Some(other) => {
             return Err(ApiError::new(
                 StatusCode::BAD_REQUEST,
@@ -188,6 +222,8 @@ pub fn parse_head(
         client_context,
         trace_id: header(headers, "x-amzn-trace-id").map(str::to_string),
         log_tail: header(headers, "x-amz-log-type") == Some("Tail"),
+        tenant_id: header(headers, "x-amz-tenant-id").map(str::to_string),
+        streamed,
     }))
 }
 
@@ -208,59 +244,143 @@ pub fn check_payload(payload: Bytes) -> Result<Bytes, ApiError> {
     }
 }
 
-/// Handles one Invoke API request.
-pub async fn invoke(service: &Service, head: InvokeHead, body: Incoming) -> Response<Body> {
+/// The function an Invoke API request names, with its qualifier checked,
+/// or the answer Lambda gives when there is none.
+pub fn resolve(service: &Service, head: &InvokeHead) -> Result<(String, Arc<Function>), ApiError> {
     let Some((name, function)) = service.function(&head.function) else {
-        return aws_error(
+        return Err(ApiError::new(
             StatusCode::NOT_FOUND,
             "ResourceNotFoundException",
-            &format!(
+            format!(
                 "Function not found: arn:aws:lambda:{DEFAULT_REGION}:{LOCAL_ACCOUNT_ID}:function:{}",
                 head.function
             ),
-        );
+        ));
     };
     if let Some(q) = &head.qualifier {
-        if q != "$LATEST" && q != &function.config().version {
-            return aws_error(
-                StatusCode::NOT_FOUND,
-                "ResourceNotFoundException",
-                &format!("Function not found: {}:{q}", function.config().arn()),
-            );
-        }
+        check_qualifier(q, &function)?;
     }
-    let kind = head.kind;
-    let limit = if kind == InvocationType::Event {
-        MAX_ASYNC_PAYLOAD
-    } else {
-        MAX_SYNC_PAYLOAD
-    };
-    let payload = match Limited::new(body, limit).collect().await {
+    Ok((name, function))
+}
+
+/// A qualifier names the function's one version: `$LATEST`, the version
+/// its manifest gives, or `$LATEST.PUBLISHED`, the newest published
+/// version, which a function at `$LATEST` does not have.
+fn check_qualifier(q: &str, function: &Function) -> Result<(), ApiError> {
+    let version = &function.config().version;
+    // botocore's NumericLatestPublishedOrAliasQualifier.
+    let well_formed = (1..=128).contains(&q.len())
+        && q.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "$_-.".contains(c))
+        && (!q.contains('.') || q == "$LATEST.PUBLISHED");
+    if !well_formed {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "ValidationException",
+            format!("1 validation error detected: Value '{q}' at 'qualifier' failed to satisfy constraint: Member must satisfy regular expression pattern: \\$(LATEST(\\.PUBLISHED)?)|[a-zA-Z0-9-_$]+"),
+        ));
+    }
+    match q {
+        "$LATEST" => Ok(()),
+        "$LATEST.PUBLISHED" if version != "$LATEST" => Ok(()),
+        "$LATEST.PUBLISHED" => Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "NoPublishedVersionException",
+            format!(
+                "The function {} has no published versions available; give it a `version` in the manifest, or invoke $LATEST.",
+                function.config().arn()
+            ),
+        )),
+        q if q == version => Ok(()),
+        q => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "ResourceNotFoundException",
+            format!("Function not found: {}:{q}", function.config().arn()),
+        )),
+    }
+}
+
+/// Reads the payload up to Lambda's limit for `kind`, answering as AWS
+/// does past it.
+pub async fn read_payload(body: Incoming, kind: InvocationType) -> Result<Bytes, ApiError> {
+    // An async payload is read up to the synchronous limit, so that its
+    // error can say how large it was, as Lambda's does.
+    let collected = match Limited::new(body, MAX_SYNC_PAYLOAD).collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(e)
             if e.downcast_ref::<http_body_util::LengthLimitError>()
                 .is_some() =>
         {
-            return aws_error(
+            return Err(ApiError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
-                "RequestTooLargeException",
-                &format!(
-                    "Request must be smaller than {limit} bytes for the InvokeFunction operation"
+                ERROR_TOO_LARGE,
+                format!(
+                    "Request must be smaller than {MAX_SYNC_PAYLOAD} bytes for the InvokeFunction operation"
                 ),
-            )
+            ))
         }
         Err(e) => {
-            return aws_error(
+            return Err(ApiError::new(
                 StatusCode::BAD_REQUEST,
                 "InvalidRequestContentException",
-                &format!("Could not read the request body: {e}"),
-            )
+                format!("Could not read the request body: {e}"),
+            ))
         }
     };
-    let payload = match check_payload(payload) {
+    if kind == InvocationType::Event && collected.len() > MAX_ASYNC_PAYLOAD {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            ERROR_TOO_LARGE,
+            format!(
+                "{} byte payload is too large for the Event invocation type (limit {MAX_ASYNC_PAYLOAD} bytes)",
+                collected.len()
+            ),
+        ));
+    }
+    check_payload(collected)
+}
+
+/// The answer to an invocation refused before it ran.
+pub fn refused(refused: &Refused) -> Response<Body> {
+    match refused {
+        Refused::Throttled(_) => json_response(
+            StatusCode::TOO_MANY_REQUESTS,
+            &json!({
+                "Reason": "ReservedFunctionConcurrentInvocationLimitExceeded",
+                "Type": "User",
+                "message": "Rate Exceeded.",
+            }),
+            &[("x-amzn-ErrorType", "TooManyRequestsException")],
+        ),
+        Refused::Tenant(e @ TenantError::Mismatch { .. }) => aws_error(
+            StatusCode::BAD_REQUEST,
+            "InvalidParameterValueException",
+            &e.to_string(),
+        ),
+        Refused::Tenant(e @ TenantError::Invalid(_)) => aws_error(
+            StatusCode::BAD_REQUEST,
+            "ValidationException",
+            &e.to_string(),
+        ),
+    }
+}
+
+/// Handles one `Invoke` request (`InvokeWithResponseStream` is
+/// [`super::invoke_stream::invoke`]'s).
+pub async fn invoke(service: &Service, head: InvokeHead, body: Incoming) -> Response<Body> {
+    let (name, function) = match resolve(service, &head) {
+        Ok(found) => found,
+        Err(e) => return e.response(),
+    };
+    let kind = head.kind;
+    let payload = match read_payload(body, kind).await {
         Ok(payload) => payload,
         Err(e) => return e.response(),
     };
+    // Lambda checks the tenant before it takes an event, sync or not.
+    if let Err(e) = function.check_tenant(head.tenant_id.as_deref()) {
+        return refused(&Refused::Tenant(e));
+    }
     let client_context = head.client_context;
     let request_id = uuid::Uuid::new_v4().to_string();
     let version = function.config().version.clone();
@@ -268,7 +388,7 @@ pub async fn invoke(service: &Service, head: InvokeHead, body: Incoming) -> Resp
         InvocationType::DryRun => Response::builder()
             .status(StatusCode::NO_CONTENT)
             .header("x-amzn-RequestId", &request_id)
-            .body(Full::default())
+            .body(empty())
             .expect("a valid response"),
         InvocationType::Event => {
             let job = Job {
@@ -276,13 +396,14 @@ pub async fn invoke(service: &Service, head: InvokeHead, body: Incoming) -> Resp
                 function: name.to_string(),
                 payload: String::from_utf8_lossy(&payload).into_owned(),
                 client_context,
+                tenant_id: head.tenant_id,
                 attempts: 0,
             };
             match service.queue.enqueue(job).await {
                 Ok(()) => Response::builder()
                     .status(StatusCode::ACCEPTED)
                     .header("x-amzn-RequestId", &request_id)
-                    .body(Full::default())
+                    .body(empty())
                     .expect("a valid response"),
                 Err(e) => aws_error(
                     StatusCode::INTERNAL_SERVER_ERROR,
@@ -296,18 +417,12 @@ pub async fn invoke(service: &Service, head: InvokeHead, body: Incoming) -> Resp
                 request_id: Some(request_id.clone()),
                 client_context,
                 trace_id: head.trace_id,
+                tenant_id: head.tenant_id,
                 ..InvokeRequest::default()
             };
-            let Ok(invoked) = service.funnel.invoke(&function, &payload, request).await else {
-                return json_response(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    &json!({
-                        "Reason": "ReservedFunctionConcurrentInvocationLimitExceeded",
-                        "Type": "User",
-                        "message": "Rate Exceeded.",
-                    }),
-                    &[("x-amzn-ErrorType", "TooManyRequestsException")],
-                );
+            let invoked = match service.funnel.invoke(&function, &payload, request).await {
+                Ok(invoked) => invoked,
+                Err(e) => return refused(&e),
             };
             let log = invoked.log;
             let mut builder = Response::builder()
@@ -316,11 +431,7 @@ pub async fn invoke(service: &Service, head: InvokeHead, body: Incoming) -> Resp
                 .header("x-amzn-RequestId", &request_id)
                 .header("X-Amz-Executed-Version", &version);
             if head.log_tail {
-                let tail = &log.as_bytes()[log.len().saturating_sub(LOG_TAIL_BYTES)..];
-                builder = builder.header(
-                    "X-Amz-Log-Result",
-                    base64::engine::general_purpose::STANDARD.encode(tail),
-                );
+                builder = builder.header("X-Amz-Log-Result", log_tail(&log));
             }
             let body = match invoked.invocation.result {
                 Ok(payload) => payload,
@@ -329,11 +440,16 @@ pub async fn invoke(service: &Service, head: InvokeHead, body: Incoming) -> Resp
                     error.to_json().into_bytes()
                 }
             };
-            builder
-                .body(Full::new(Bytes::from(body)))
-                .expect("a valid response")
+            builder.body(full(body)).expect("a valid response")
         }
     }
+}
+
+/// The last 4 KB of an invocation's log, base64-encoded: `X-Amz-Log-Result`
+/// and `InvokeComplete.LogResult`.
+pub fn log_tail(log: &str) -> String {
+    let tail = &log.as_bytes()[log.len().saturating_sub(LOG_TAIL_BYTES)..];
+    base64::engine::general_purpose::STANDARD.encode(tail)
 }
 
 /// Decodes `X-Amz-Client-Context`: base64 of a JSON object.

@@ -5,6 +5,16 @@
 //! own pooled instance), and every event goes through the same
 //! funnel as a local one. Lambda itself prints START / END /
 //! REPORT; the runtime prints only what the guest printed.
+//!
+//! A function whose URL streams (`url: {invokeMode: RESPONSE_STREAM}`)
+//! answers in Lambda's streaming mode (`Lambda-Runtime-Function-Response-Mode:
+//! streaming`, chunked, as lambda_runtime sends it): the chunks go to the
+//! Runtime API as the guest writes them, the guest's HTTP prelude becomes
+//! lambda_runtime's metadata prelude, and an error after the first chunk is
+//! sent as `Lambda-Runtime-Function-Error-Type` / `-Body` (lambda_runtime
+//! writes these at the end of the chunked body, after declaring them in
+//! `Trailer`). An error before the first chunk goes to `/error`, as a
+//! buffered one does.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -12,11 +22,17 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
-use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
+use lambda_runtime::streaming::{Body as StreamBody, Response as StreamResponse};
+use lambda_runtime::{service_fn, Diagnostic, FunctionResponse, LambdaEvent, MetadataPrelude};
 use serde_json::value::RawValue;
 
 use super::funnel::{Funnel, LogStyle};
+use super::stream::{HttpPrelude, StreamedCall};
+use crate::error::Refused;
 use crate::function::{Function, InvokeRequest};
+
+/// What the handler answers the Runtime API with.
+type Answer = FunctionResponse<Box<RawValue>, StreamBody>;
 
 /// Where the Runtime API is, from `AWS_LAMBDA_RUNTIME_API`: `host:port`, as
 /// Lambda sets it, or an `http://host:port/prefix` URL, as local emulators
@@ -111,11 +127,11 @@ pub async fn run(function: Arc<Function>, timeout: Duration) -> Result<(), lambd
 }
 
 async fn handle(
-    funnel: &Funnel,
+    funnel: &Arc<Funnel>,
     function: &Arc<Function>,
     deadlines: &Deadlines,
     event: LambdaEvent<Box<RawValue>>,
-) -> Result<Box<RawValue>, Diagnostic> {
+) -> Result<Answer, Diagnostic> {
     let (payload, ctx) = event.into_parts();
     let request = InvokeRequest {
         request_id: Some(ctx.request_id.clone()),
@@ -130,23 +146,114 @@ async fn handle(
             .and_then(|i| serde_json::to_string(i).ok()),
         invoked_function_arn: Some(ctx.invoked_function_arn.clone()),
         deadline: Some(deadlines.of(ctx.deadline)),
+        tenant_id: ctx.tenant_id.clone(),
     };
+    if function.config().url_streams {
+        let event = Bytes::copy_from_slice(payload.get().as_bytes());
+        return stream(funnel, function, event, request).await;
+    }
     let invoked = funnel
         .invoke(function, payload.get().as_bytes(), request)
         .await
-        .map_err(|throttled| Diagnostic {
-            error_type: "TooManyRequestsException".into(),
-            error_message: throttled.to_string(),
-        })?;
+        .map_err(refused)?;
     match invoked.invocation.result {
         Ok(bytes) => {
             let text = String::from_utf8(bytes).map_err(|_| invalid_response())?;
-            RawValue::from_string(text).map_err(|_| invalid_response())
+            let raw = RawValue::from_string(text).map_err(|_| invalid_response())?;
+            Ok(FunctionResponse::BufferedResponse(raw))
         }
-        Err(error) => Err(Diagnostic {
-            error_type: error.error_type,
-            error_message: error.error_message,
-        }),
+        Err(error) => Err(diagnostic(error)),
+    }
+}
+
+/// Streams the invocation's response to the Runtime API.
+async fn stream(
+    funnel: &Arc<Funnel>,
+    function: &Arc<Function>,
+    event: Bytes,
+    request: InvokeRequest,
+) -> Result<Answer, Diagnostic> {
+    let mut call = StreamedCall::spawn(funnel.clone(), function.clone(), event, request);
+    let prelude = call.read_prelude().await;
+    if call.is_over() {
+        // Nothing written: an error is the invocation's, as if buffered.
+        match call.finish().await {
+            Some(Ok(invoked)) => invoked.invocation.result.map_err(diagnostic)?,
+            Some(Err(e)) => return Err(refused(e)),
+            None => return Err(lost()),
+        };
+        return Ok(FunctionResponse::StreamingResponse(StreamResponse {
+            metadata_prelude: metadata(prelude.unwrap_or_default()),
+            stream: StreamBody::empty(),
+        }));
+    }
+    let (mut tx, body) = lambda_runtime::streaming::channel();
+    tokio::spawn(async move {
+        while let Some(chunk) = call.next().await {
+            if tx.send_data(chunk).await.is_err() {
+                // The Runtime API went away; the guest is told `closed`.
+                break;
+            }
+        }
+        let error = match call.finish().await {
+            Some(Ok(invoked)) => invoked.invocation.result.err().map(|e| e.to_json()),
+            Some(Err(e)) => Some(e.to_string()),
+            None => Some(lost().error_message),
+        };
+        if let Some(error) = error {
+            tx.send_error(lambda_runtime_api_client::Error::new(error));
+        }
+    });
+    Ok(FunctionResponse::StreamingResponse(StreamResponse {
+        metadata_prelude: metadata(prelude.unwrap_or_default()),
+        stream: body,
+    }))
+}
+
+/// lambda_runtime's prelude from the guest's.
+fn metadata(prelude: HttpPrelude) -> MetadataPrelude {
+    let mut headers = http::HeaderMap::new();
+    for (k, v) in &prelude.headers {
+        match (
+            http::HeaderName::from_bytes(k.as_bytes()),
+            http::HeaderValue::from_str(v),
+        ) {
+            (Ok(k), Ok(v)) => {
+                headers.append(k, v);
+            }
+            _ => tracing::warn!("dropping the stream prelude's header `{k}`: not valid HTTP"),
+        }
+    }
+    MetadataPrelude {
+        status_code: http::StatusCode::from_u16(prelude.status_code.unwrap_or(200))
+            .unwrap_or(http::StatusCode::OK),
+        headers,
+        cookies: prelude.cookies,
+    }
+}
+
+fn diagnostic(error: crate::error::FunctionError) -> Diagnostic {
+    Diagnostic {
+        error_type: error.error_type,
+        error_message: error.error_message,
+    }
+}
+
+fn refused(refused: Refused) -> Diagnostic {
+    let error_type = match refused {
+        Refused::Throttled(_) => "TooManyRequestsException",
+        Refused::Tenant(_) => "InvalidParameterValueException",
+    };
+    Diagnostic {
+        error_type: error_type.into(),
+        error_message: refused.to_string(),
+    }
+}
+
+fn lost() -> Diagnostic {
+    Diagnostic {
+        error_type: "Runtime.Unknown".into(),
+        error_message: "the invocation ended without a result".into(),
     }
 }
 

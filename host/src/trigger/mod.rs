@@ -8,17 +8,20 @@
 pub mod apigw;
 pub mod funnel;
 pub mod invoke_api;
+pub mod invoke_stream;
 pub mod lambda;
 pub mod metrics;
 pub mod queue;
 pub mod registry;
 pub mod schedule;
 pub mod server;
+pub mod stream;
 
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http_body_util::Full;
+use http_body_util::combinators::UnsyncBoxBody;
+use http_body_util::{BodyExt as _, Full};
 
 use self::apigw::router::Router;
 use self::funnel::Funnel;
@@ -27,8 +30,19 @@ use self::queue::AsyncQueue;
 use self::registry::Registry;
 use crate::function::Function;
 
-/// The response body type of the server.
-pub type Body = Full<Bytes>;
+/// The response body type of the server: whole, or streamed
+/// ([`stream::StreamedCall::into_body`]).
+pub type Body = UnsyncBoxBody<Bytes, std::convert::Infallible>;
+
+/// A whole response body.
+pub fn full(bytes: impl Into<Bytes>) -> Body {
+    Full::new(bytes.into()).boxed_unsync()
+}
+
+/// An empty response body.
+pub fn empty() -> Body {
+    full(Bytes::new())
+}
 
 /// Everything a running server serves.
 pub struct Service {

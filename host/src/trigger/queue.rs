@@ -26,6 +26,7 @@ use tokio::sync::mpsc;
 
 use super::funnel::Funnel;
 use super::registry::Registry;
+use crate::error::Refused;
 use crate::function::{Function, InvokeRequest};
 
 /// Retries after the first failed attempt, as on Lambda.
@@ -43,6 +44,9 @@ pub struct Job {
     /// The client context, as JSON text.
     #[serde(default)]
     pub client_context: Option<String>,
+    /// The tenant, under tenant isolation.
+    #[serde(default)]
+    pub tenant_id: Option<String>,
     /// Attempts made so far.
     pub attempts: u32,
 }
@@ -178,6 +182,7 @@ impl AsyncQueue {
         let request = InvokeRequest {
             request_id: Some(job.request_id.clone()),
             client_context: job.client_context.clone(),
+            tenant_id: job.tenant_id.clone(),
             ..InvokeRequest::default()
         };
         let invoked = self
@@ -186,7 +191,21 @@ impl AsyncQueue {
             .await;
         let invocation = match invoked {
             Ok(invoked) => invoked.invocation,
-            Err(_throttled) => {
+            Err(Refused::Tenant(e)) => {
+                // Checked when the event was taken, so only a manifest
+                // changed since (a restart) gets here. No retry could fit:
+                // the event goes to the on-failure destination at once.
+                let (_, failure) = self.destinations(&job.function);
+                let error = json!({"errorMessage": e.to_string(), "errorType": "InvalidParameterValueException"});
+                self.conclude(
+                    &function,
+                    &job,
+                    (failure, "RetriesExhausted", Some("Unhandled"), error),
+                )
+                .await;
+                return;
+            }
+            Err(Refused::Throttled(_)) => {
                 // Lambda keeps throttled async events and tries later; a
                 // throttle is not an attempt.
                 let queue = self.clone();
@@ -221,20 +240,30 @@ impl AsyncQueue {
                 None
             }
         };
-        if let Some((path, condition, function_error, response)) = outcome {
-            let record = destination_record(&function, &job, condition, function_error, response);
-            let appended = {
-                let _one_writer = self.append.lock().await;
-                append_line(&path, &record).await
-            };
-            if let Err(e) = appended {
-                // Keep the pending file: the event will be run again rather
-                // than have its outcome lost.
-                tracing::error!("cannot write destination {}: {e}", path.display());
-                return;
-            }
-            let _ = tokio::fs::remove_file(self.pending_path(&job.request_id)).await;
+        if let Some(outcome) = outcome {
+            self.conclude(&function, &job, outcome).await;
         }
+    }
+
+    /// Writes the event's outcome to its destination, then forgets it.
+    async fn conclude(
+        &self,
+        function: &Function,
+        job: &Job,
+        (path, condition, function_error, response): (PathBuf, &str, Option<&str>, Value),
+    ) {
+        let record = destination_record(function, job, condition, function_error, response);
+        let appended = {
+            let _one_writer = self.append.lock().await;
+            append_line(&path, &record).await
+        };
+        if let Err(e) = appended {
+            // Keep the pending file: the event will be run again rather
+            // than have its outcome lost.
+            tracing::error!("cannot write destination {}: {e}", path.display());
+            return;
+        }
+        let _ = tokio::fs::remove_file(self.pending_path(&job.request_id)).await;
     }
 }
 

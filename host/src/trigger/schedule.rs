@@ -194,6 +194,7 @@ pub async fn run(rule: Rule, queue: crate::trigger::queue::AsyncQueue, region: S
             function: rule.function.clone(),
             payload: rule.event(next, &region).to_string(),
             client_context: None,
+            tenant_id: None,
             attempts: 0,
         };
         if let Err(e) = queue.enqueue(job).await {

@@ -6,9 +6,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode};
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
@@ -16,7 +15,8 @@ use tokio::net::TcpListener;
 
 use super::apigw::event::HttpRequest;
 use super::invoke_api::{self, MAX_SYNC_PAYLOAD};
-use super::{apigw, Body, Service};
+use super::invoke_stream;
+use super::{apigw, full, Body, Service};
 
 /// Serves `service` on `listener` until `shutdown` resolves, then lets
 /// in-flight requests finish (up to 30 s).
@@ -90,6 +90,9 @@ pub async fn dispatch(
 async fn route(service: &Service, req: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
     let path = req.uri().path().to_string();
     match invoke_api::parse_head(req.method(), &path, req.uri().query(), req.headers()) {
+        Ok(Some(head)) if head.streamed => {
+            return invoke_stream::invoke(service, head, req.into_body()).await
+        }
         Ok(Some(head)) => return invoke_api::invoke(service, head, req.into_body()).await,
         Err(e) => return e.response(),
         Ok(None) => {}
@@ -97,12 +100,19 @@ async fn route(service: &Service, req: Request<Incoming>, peer: SocketAddr) -> R
     if path == "/metrics" && req.method() == Method::GET {
         return Response::builder()
             .header("content-type", "text/plain; version=0.0.4")
-            .body(Full::new(Bytes::from(service.metrics.render())))
+            .body(full(service.metrics.render()))
             .expect("a valid response");
     }
     let url_function = path
         .strip_prefix("/lambda-url/")
         .map(|rest| rest.split('/').next().unwrap_or("").to_string());
+    if url_function.is_none() && head_size(&req) > MAX_GATEWAY_HEAD {
+        return Response::builder()
+            .status(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE)
+            .header("content-type", "application/json")
+            .body(full(r#"{"message":"Request Header Fields Too Large"}"#))
+            .expect("a valid response");
+    }
     let http = match read_http(req, peer).await {
         Ok(http) => http,
         Err(response) => return response,
@@ -111,6 +121,21 @@ async fn route(service: &Service, req: Request<Incoming>, peer: SocketAddr) -> R
         Some(name) => apigw::function_url(service, &name, http).await,
         None => apigw::route(service, http).await,
     }
+}
+
+/// API Gateway's bound on "the total combined size of request line and
+/// header values" (HTTP APIs' quota; REST APIs' is the same 10 KB). Lambda
+/// Function URLs allow 1 MB, past what the server reads anyway. API
+/// Gateway does not document the status it answers with; this is HTTP's
+/// own for it (RFC 6585).
+pub const MAX_GATEWAY_HEAD: usize = 10240;
+
+/// The size of a request's request line and header values.
+fn head_size(req: &Request<Incoming>) -> usize {
+    let line = req.method().as_str().len()
+        + req.uri().path_and_query().map_or(1, |p| p.as_str().len())
+        + "HTTP/1.1".len();
+    line + req.headers().values().map(|v| v.len()).sum::<usize>()
 }
 
 async fn read_http(
@@ -124,7 +149,7 @@ async fn read_http(
             return Err(Response::builder()
                 .status(StatusCode::PAYLOAD_TOO_LARGE)
                 .header("content-type", "application/json")
-                .body(Full::new(Bytes::from(r#"{"message":"Request Too Long"}"#)))
+                .body(full(r#"{"message":"Request Too Long"}"#))
                 .expect("a valid response"))
         }
     };

@@ -42,6 +42,7 @@ exports.handler = async (event, context) => {
         remaining: context.getRemainingTimeInMillis(),
         callbackWaitsForEmptyEventLoop: context.callbackWaitsForEmptyEventLoop,
         clientContext: context.clientContext ?? null,
+        tenantId: context.tenantId ?? null,
         initRegion,
         initGreeting,
         greeting: process.env.GREETING,
@@ -101,3 +102,21 @@ exports.callbackHandler = (event, context, callback) => {
 
 // A synchronous handler's return value is the answer.
 exports.syncHandler = (event) => ({ sync: true, echo: event });
+
+// Response streaming, Node's way: chunks with pauses between them, an
+// HTTP prelude for a RESPONSE_STREAM Function URL, a failure mid-stream.
+exports.streamHandler = awslambda.streamifyResponse(async (event, responseStream, context) => {
+  if (event.http) {
+    responseStream = awslambda.HttpResponseStream.from(responseStream, {
+      statusCode: 202,
+      headers: { 'content-type': 'text/plain', 'x-from': 'node' },
+    });
+  }
+  const chunks = event.chunks ?? ['one ', 'two'];
+  for (const [i, chunk] of chunks.entries()) {
+    if (i > 0 && event.sleepMs) await new Promise((resolve) => setTimeout(resolve, event.sleepMs));
+    responseStream.write(chunk);
+  }
+  if (event.action === 'fail') throw new Error('failed mid-stream');
+  responseStream.end(context.tenantId ? ` tenant=${context.tenantId}` : undefined);
+});

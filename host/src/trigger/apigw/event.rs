@@ -51,12 +51,13 @@ impl HttpResponse {
         for (k, v) in &self.headers {
             builder = builder.header(k.as_str(), v.as_str());
         }
-        builder.body(http_body_util::Full::new(bytes::Bytes::from(self.body)))
+        builder.body(crate::trigger::full(self.body))
     }
 }
 
 impl HttpRequest {
-    fn header(&self, name: &str) -> Option<&str> {
+    /// The last header called `name` (any case).
+    pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
             .rev()

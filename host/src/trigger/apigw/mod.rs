@@ -5,17 +5,17 @@
 
 pub mod event;
 pub mod router;
+pub mod url_stream;
 
 use std::collections::HashMap;
 
-use bytes::Bytes;
 use http::{Response, StatusCode};
-use http_body_util::Full;
 use serde_json::json;
 
 use self::event::HttpRequest;
 use self::router::{Payload, Resolution};
-use super::{Body, Service};
+use super::{empty, full, Body, Service};
+use crate::error::Refused;
 use crate::function::InvokeRequest;
 
 /// API Gateway's own answer when something went wrong behind it.
@@ -24,10 +24,21 @@ fn gateway_error(status: StatusCode, message: &str) -> Response<Body> {
         .status(status)
         .header("content-type", "application/json")
         .header("x-amzn-ErrorType", "InternalServerErrorException")
-        .body(Full::new(Bytes::from(
-            json!({ "message": message }).to_string(),
-        )))
+        .body(full(json!({ "message": message }).to_string()))
         .expect("a valid response")
+}
+
+/// API Gateway's answer to an invocation Lambda refused: a throttle is the
+/// client's 429; a tenant id that does not fit the function is the API's
+/// misconfiguration, a 500.
+fn refused(refused: &Refused) -> Response<Body> {
+    match refused {
+        Refused::Throttled(_) => gateway_error(StatusCode::TOO_MANY_REQUESTS, "Too Many Requests"),
+        Refused::Tenant(e) => {
+            tracing::error!("Lambda refused the invocation: {e}");
+            gateway_error(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error")
+        }
+    }
 }
 
 /// Serves a request on the API Gateway routes.
@@ -54,25 +65,23 @@ pub async fn route(service: &Service, req: HttpRequest) -> Response<Body> {
         Resolution::MethodNotAllowed(_) => Response::builder()
             .status(StatusCode::METHOD_NOT_ALLOWED)
             .header("content-type", "application/json")
-            .body(Full::new(Bytes::from(
-                r#"{"message":"Method Not Allowed"}"#,
-            )))
+            .body(full(r#"{"message":"Method Not Allowed"}"#))
             .expect("a valid response"),
         Resolution::NotFound => Response::builder()
             .status(StatusCode::NOT_FOUND)
             .header("content-type", "application/json")
-            .body(Full::new(Bytes::from(r#"{"message":"Not Found"}"#)))
+            .body(full(r#"{"message":"Not Found"}"#))
             .expect("a valid response"),
     }
 }
 
 /// Serves `/lambda-url/{name}/{rest}` as the function's URL (payload 2.0).
 pub async fn function_url(service: &Service, name: &str, mut req: HttpRequest) -> Response<Body> {
-    let Some((name, _)) = service.function(name) else {
+    let Some((name, function)) = service.function(name) else {
         return Response::builder()
             .status(StatusCode::NOT_FOUND)
             .header("content-type", "application/json")
-            .body(Full::new(Bytes::from(r#"{"message":"Not Found"}"#)))
+            .body(full(r#"{"message":"Not Found"}"#))
             .expect("a valid response");
     };
     let name = name.to_string();
@@ -81,6 +90,21 @@ pub async fn function_url(service: &Service, name: &str, mut req: HttpRequest) -
         Some("") | None => "/".to_string(),
         Some(rest) => rest.to_string(),
     };
+    if function.config().url_streams {
+        let request_id = uuid::Uuid::new_v4().to_string();
+        let event = event::to_v2_event(
+            &req,
+            "$default",
+            &HashMap::new(),
+            &service.stage,
+            &request_id,
+        );
+        let request = InvokeRequest {
+            request_id: Some(request_id),
+            ..InvokeRequest::default()
+        };
+        return url_stream::respond(service, function, event.to_string().into(), request).await;
+    }
     call(
         service,
         &name,
@@ -111,7 +135,7 @@ fn preflight(methods: &[String]) -> Response<Body> {
         )
         .header("Access-Control-Allow-Methods", methods)
         .header("Access-Control-Allow-Credentials", "false")
-        .body(Full::default())
+        .body(empty())
         .expect("a valid response")
 }
 
@@ -133,16 +157,26 @@ async fn call(
         Payload::V2 => event::to_v2_event(&req, route_key, params, &service.stage, &request_id),
     };
     let event = event.to_string();
+    // A REST API in front of a function with tenant isolation passes the
+    // caller's tenant on in X-Amz-Tenant-Id (on AWS, a mapping of the
+    // integration request; here the client's own header).
+    let tenant_id = function
+        .config()
+        .tenant_isolation
+        .then(|| req.header("x-amz-tenant-id").map(str::to_string))
+        .flatten();
     let request = InvokeRequest {
         request_id: Some(request_id),
+        tenant_id,
         ..InvokeRequest::default()
     };
-    let Ok(invoked) = service
+    let invoked = match service
         .funnel
         .invoke(&function, event.as_bytes(), request)
         .await
-    else {
-        return gateway_error(StatusCode::TOO_MANY_REQUESTS, "Too Many Requests");
+    {
+        Ok(invoked) => invoked,
+        Err(e) => return refused(&e),
     };
     let invocation = invoked.invocation;
     let payload_bytes = match &invocation.result {

@@ -122,9 +122,14 @@ async fn handler(event: Value, ctx: Context) -> Result<Value, Error> {
             "traceId": ctx.xray_trace_id,
             "clientContext": ctx.client_context,
             "identity": ctx.identity,
+            "tenantId": ctx.tenant_id,
             "remainingMs": ctx.remaining_time().as_millis() as u64,
         }),
-        "counter" => json!({ "invocations": count, "inits": INITS.load(Ordering::SeqCst) }),
+        "counter" => json!({
+            "invocations": count,
+            "inits": INITS.load(Ordering::SeqCst),
+            "tenantId": ctx.tenant_id,
+        }),
         "snapstart" => json!({
             "invocations": count,
             "inits": INITS.load(Ordering::SeqCst),
