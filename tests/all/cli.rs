@@ -346,3 +346,53 @@ fn guests_leave_the_host_a_quarter_of_its_descriptors() {
     // The host still had room for its own work: the REPORT line.
     assert!(stderr.contains("REPORT RequestId: "), "{stderr}");
 }
+
+#[test]
+fn invoke_stream_prints_the_chunks_and_the_error_that_ended_them() {
+    let streamer = guest("streamer");
+    let path = streamer.to_str().unwrap();
+    let event = br#"{"action":"chunks","chunks":["first ","second"]}"#;
+    let out = wasmfn(
+        &shared_cache(),
+        &["invoke", path, "--stream", "--event", "-"],
+        Some(event),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "first second\n");
+    // Without --stream the same handler answers with everything it wrote.
+    let out = wasmfn(
+        &shared_cache(),
+        &["invoke", path, "--event", "-"],
+        Some(event),
+    );
+    assert_eq!(text(&out.stdout), "first second\n");
+    let failing = br#"{"action":"fail","chunks":["partial"]}"#;
+    let out = wasmfn(
+        &shared_cache(),
+        &["invoke", path, "--stream", "--event", "-"],
+        Some(failing),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = text(&out.stdout);
+    let (chunks, error) = stdout.split_once('\n').unwrap();
+    assert_eq!(
+        chunks, "partial",
+        "the chunks, then the error on a line of its own"
+    );
+    assert_eq!(json(error.trim().as_bytes())["errorType"], "StreamFailed");
+}
+
+#[test]
+fn invoke_takes_a_tenant_only_for_a_function_that_isolates_tenants() {
+    let out = wasmfn(
+        &shared_cache(),
+        &[
+            "invoke",
+            guest("probe").to_str().unwrap(),
+            "--tenant-id",
+            "blue",
+        ],
+        None,
+    );
+    assert_clean_failure(&out, &["Tenant ID configuration"]);
+}

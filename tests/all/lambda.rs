@@ -29,6 +29,8 @@ struct Posted {
     path: String,
     headers: http::HeaderMap,
     body: Value,
+    /// The body as sent (a streamed response is not JSON).
+    raw: Bytes,
 }
 
 #[derive(Default)]
@@ -102,6 +104,7 @@ async fn answer(mock: &Mock, req: http::Request<Incoming>) -> http::Response<Ful
         path,
         headers,
         body: serde_json::from_slice(&body).unwrap_or(Value::Null),
+        raw: body,
     });
     http::Response::builder()
         .status(202)
@@ -704,4 +707,84 @@ async fn a_packaged_snapstart_function_starts_from_its_snapshot() {
         !dir.path().join(".cache").exists(),
         "nothing compiled into a user cache"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_streaming_function_streams_to_the_runtime_api() {
+    let mock = Arc::new(Mock::default());
+    let port = serve_mock(mock.clone()).await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(guest("streamer"), dir.path().join("streamer.wasm")).unwrap();
+    std::fs::write(
+        dir.path().join("serverless.yml"),
+        "service: s\nfunctions:\n  streamer:\n    handler: streamer.wasm\n    url:\n      invokeMode: RESPONSE_STREAM\n",
+    )
+    .unwrap();
+    mock.events.lock().unwrap().extend([
+        event(
+            "ok",
+            json!({"action": "chunks", "chunks": ["a", "b"], "http": true}),
+        ),
+        event("late", json!({"action": "fail", "chunks": ["partial"]})),
+        event("early", json!({"action": "fail"})),
+    ]);
+    let _runtime = start_runtime(port, dir.path(), "streamer", &[]);
+    let posted = wait_for_posts(&mock, 3).await;
+
+    let ok = &posted[0];
+    assert_eq!(ok.path, "/2018-06-01/runtime/invocation/ok/response");
+    let header = |p: &Posted, name: &str| {
+        p.headers
+            .get_all(name)
+            .iter()
+            .map(|v| v.to_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        header(ok, "Lambda-Runtime-Function-Response-Mode"),
+        ["streaming"]
+    );
+    assert_eq!(header(ok, "Transfer-Encoding"), ["chunked"]);
+    assert_eq!(
+        header(ok, "Trailer"),
+        [
+            "Lambda-Runtime-Function-Error-Type",
+            "Lambda-Runtime-Function-Error-Body"
+        ]
+    );
+    assert_eq!(
+        header(ok, "Content-Type"),
+        ["application/vnd.awslambda.http-integration-response"]
+    );
+    // The guest's prelude became the runtime's, then the body.
+    let raw = &ok.raw[..];
+    let at = raw.windows(8).position(|w| w == [0; 8]).expect("a prelude");
+    let prelude: Value = serde_json::from_slice(&raw[..at]).unwrap();
+    assert_eq!(prelude["statusCode"], 201);
+    assert_eq!(prelude["headers"]["x-streamed"], "yes");
+    assert_eq!(prelude["cookies"], json!(["flavour=oat"]));
+    assert_eq!(&raw[at + 8..], b"ab");
+
+    // An error after the first chunk is sent as the error trailers.
+    let late = &posted[1];
+    assert!(late.path.ends_with("/late/response"), "{late:?}");
+    let text = String::from_utf8_lossy(&late.raw).into_owned();
+    let (body, trailers) = text
+        .split_once("Lambda-Runtime-Function-Error-Type: ")
+        .expect("error trailers");
+    assert!(body.ends_with("partial"), "{text}");
+    let (_kind, encoded) = trailers
+        .split_once("Lambda-Runtime-Function-Error-Body: ")
+        .expect("an error body");
+    use base64::Engine as _;
+    let error = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim_end())
+        .unwrap();
+    let error: Value = serde_json::from_slice(&error).unwrap();
+    assert_eq!(error["errorType"], "StreamFailed");
+
+    // An error before anything was written goes to /error, as when buffered.
+    let early = &posted[2];
+    assert!(early.path.ends_with("/early/error"), "{early:?}");
+    assert_eq!(early.body["errorType"], "StreamFailed");
 }

@@ -106,6 +106,10 @@ pub fn run(cli: &Cli, args: &InvokeArgs) -> anyhow::Result<ExitCode> {
             0
         }
         Err(error) => {
+            if args.stream {
+                // After the chunks, on a line of its own.
+                writeln!(stdout)?;
+            }
             writeln!(stdout, "{}", error.to_json())?;
             1
         }

@@ -101,7 +101,48 @@ pub(super) fn check_tenancy(spec: &FunctionSpec) -> Result<(), String> {
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
     use super::*;
+    use crate::manifest::Manifest;
+
+    fn config(function: &str) -> Result<crate::function::FunctionConfig, String> {
+        let yaml = format!("service: s\nfunctions:\n  f:\n    handler: f.wasm\n{function}");
+        let (m, _) = Manifest::parse(Path::new("serverless.yml"), &yaml).unwrap();
+        m.function_config("f").map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn the_manifest_sets_streaming_urls_and_tenant_isolation() {
+        assert!(
+            config("    url:\n      invokeMode: RESPONSE_STREAM\n")
+                .unwrap()
+                .url_streams
+        );
+        assert!(!config("    url: true\n").unwrap().url_streams);
+        let per_tenant = "    tenancyConfig:\n      tenantIsolationMode: PER_TENANT\n";
+        assert!(config(per_tenant).unwrap().tenant_isolation);
+        let err = config(&format!("{per_tenant}    url: true\n")).unwrap_err();
+        assert!(
+            err.contains("functions.f.tenancyConfig") && err.contains("Function URL"),
+            "{err}"
+        );
+        let err = config(&format!(
+            "{per_tenant}    events:\n      - httpApi: {{path: /, method: get}}\n"
+        ))
+        .unwrap_err();
+        assert!(err.contains("HTTP API"), "{err}");
+        // REST API routes are fine.
+        assert!(config(&format!(
+            "{per_tenant}    events:\n      - http: {{path: /, method: get}}\n"
+        ))
+        .is_ok());
+        let err = config("    url:\n      invokeMode: STREAMING\n").unwrap_err();
+        assert!(
+            err.contains("functions.f.url") && err.contains("RESPONSE_STREAM"),
+            "{err}"
+        );
+    }
 
     fn url(yaml: &str) -> UrlSpec {
         serde_yaml_ng::from_str(yaml).unwrap()
