@@ -115,12 +115,14 @@ def test_a_client_that_disconnects_leaves_the_instance_usable(server, client):
     assert stats["closed"] >= 1, f"the guest saw its client leave: {stats}"
 
 
-def test_curl_gets_a_streaming_function_url_chunk_by_chunk(server):
+@pytest.mark.parametrize("path", ["/lambda-url/streamer/", "/stream"])
+def test_curl_gets_a_streamed_http_response_chunk_by_chunk(server, path):
+    """A RESPONSE_STREAM Function URL, and a REST route that streams."""
     payload = json.dumps(
         {"action": "chunks", "chunks": ["first\n", "second\n"], "sleepMs": 600, "http": True}
     )
     curl = subprocess.Popen(
-        ["curl", "-sN", "-i", "-X", "POST", "-d", payload, f"{server.url}/lambda-url/streamer/"],
+        ["curl", "-sN", "-i", "-X", "POST", "-d", payload, f"{server.url}{path}"],
         stdout=subprocess.PIPE,
     )
     lines = []

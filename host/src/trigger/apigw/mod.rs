@@ -5,7 +5,7 @@
 
 pub mod event;
 pub mod router;
-pub mod url_stream;
+pub mod stream;
 
 use std::collections::HashMap;
 
@@ -41,6 +41,17 @@ fn refused(refused: &Refused) -> Response<Body> {
     }
 }
 
+/// The tenant a REST API passes on to a function with tenant isolation, in
+/// X-Amz-Tenant-Id (on AWS, a mapping of the integration request; here the
+/// client's own header).
+fn tenant_of(function: &crate::function::Function, req: &HttpRequest) -> Option<String> {
+    function
+        .config()
+        .tenant_isolation
+        .then(|| req.header("x-amz-tenant-id").map(str::to_string))
+        .flatten()
+}
+
 /// Serves a request on the API Gateway routes.
 pub async fn route(service: &Service, req: HttpRequest) -> Response<Body> {
     if req.method == "OPTIONS" {
@@ -49,6 +60,20 @@ pub async fn route(service: &Service, req: HttpRequest) -> Response<Body> {
         }
     }
     match service.router.resolve(&req.method, &req.path) {
+        Resolution::Found(m) if m.route.streams => {
+            let Some((_, function)) = service.function(&m.route.function) else {
+                return gateway_error(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error");
+            };
+            let request_id = uuid::Uuid::new_v4().to_string();
+            let event =
+                event::to_v1_event(&req, &m.route.path, &m.params, &service.stage, &request_id);
+            let request = InvokeRequest {
+                request_id: Some(request_id),
+                tenant_id: tenant_of(&function, &req),
+                ..InvokeRequest::default()
+            };
+            stream::respond(service, function, event.to_string().into(), request).await
+        }
         Resolution::Found(m) => {
             let route = m.route.clone();
             call(
@@ -103,7 +128,7 @@ pub async fn function_url(service: &Service, name: &str, mut req: HttpRequest) -
             request_id: Some(request_id),
             ..InvokeRequest::default()
         };
-        return url_stream::respond(service, function, event.to_string().into(), request).await;
+        return stream::respond(service, function, event.to_string().into(), request).await;
     }
     call(
         service,
@@ -157,17 +182,9 @@ async fn call(
         Payload::V2 => event::to_v2_event(&req, route_key, params, &service.stage, &request_id),
     };
     let event = event.to_string();
-    // A REST API in front of a function with tenant isolation passes the
-    // caller's tenant on in X-Amz-Tenant-Id (on AWS, a mapping of the
-    // integration request; here the client's own header).
-    let tenant_id = function
-        .config()
-        .tenant_isolation
-        .then(|| req.header("x-amz-tenant-id").map(str::to_string))
-        .flatten();
     let request = InvokeRequest {
         request_id: Some(request_id),
-        tenant_id,
+        tenant_id: tenant_of(&function, &req),
         ..InvokeRequest::default()
     };
     let invoked = match service

@@ -31,6 +31,9 @@ pub struct Route {
     pub cors: bool,
     /// The event payload format.
     pub payload: Payload,
+    /// Whether the response is streamed (a REST API integration's
+    /// `responseTransferMode: STREAM`).
+    pub streams: bool,
 }
 
 impl Route {
@@ -202,6 +205,7 @@ pub fn routes_from_events(function: &str, events: &[Value]) -> (Vec<Route>, Vec<
 }
 
 fn parse_route(function: &str, spec: &Value, payload: Payload) -> Result<Route, String> {
+    let mut streams = false;
     let (method, path, cors) = match spec {
         // `GET /items`, or `*` for every route of an HTTP API.
         Value::String(s) if s.trim() == "*" => ("ANY".to_string(), "/{proxy+}".to_string(), false),
@@ -221,6 +225,18 @@ fn parse_route(function: &str, spec: &Value, payload: Payload) -> Result<Route, 
                 Some(Value::Mapping(_)) => true,
                 _ => false,
             };
+            streams = match get("responseTransferMode").as_deref() {
+                None | Some("BUFFERED") => false,
+                Some("STREAM") if payload == Payload::V1 => true,
+                Some("STREAM") => {
+                    return Err("responseTransferMode: STREAM is a REST API's (`http` events); HTTP APIs do not stream".into())
+                }
+                Some(other) => {
+                    return Err(format!(
+                        "responseTransferMode is `{other}`; it must be BUFFERED or STREAM"
+                    ))
+                }
+            };
             (method, path, cors)
         }
         _ => return Err("expected `METHOD /path` or a map with `path` and `method`".into()),
@@ -237,6 +253,7 @@ fn parse_route(function: &str, spec: &Value, payload: Payload) -> Result<Route, 
         path,
         cors,
         payload,
+        streams,
     })
 }
 
@@ -251,7 +268,21 @@ mod tests {
             path: path.into(),
             cors: false,
             payload: Payload::V1,
+            streams: false,
         }
+    }
+
+    #[test]
+    fn a_rest_route_may_stream_and_an_http_api_route_may_not() {
+        let events: Vec<Value> = serde_yaml_ng::from_str(
+            "- http: {path: /s, method: post, responseTransferMode: STREAM}\n- http: {path: /b, method: get}\n- httpApi: {path: /h, method: get, responseTransferMode: STREAM}\n",
+        )
+        .unwrap();
+        let (routes, warnings) = routes_from_events("f", &events);
+        assert_eq!(routes.len(), 2);
+        assert!(routes[0].streams && !routes[1].streams);
+        assert_eq!(warnings.len(), 1);
+        assert!(warnings[0].contains("HTTP APIs do not stream"), "{warnings:?}");
     }
 
     #[test]

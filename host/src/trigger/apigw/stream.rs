@@ -1,5 +1,7 @@
-//! A Function URL in `RESPONSE_STREAM` mode: the function's response goes
-//! to the client as a chunked HTTP response, each chunk as it is written.
+//! A streamed HTTP response, from a Function URL in `RESPONSE_STREAM` mode
+//! or a REST API route with `responseTransferMode: STREAM`: the function's
+//! response goes to the client as a chunked HTTP response, each chunk as it
+//! is written.
 //!
 //! A streaming function sets the status and headers the way Lambda's HTTP
 //! integration reads them (`application/vnd.awslambda.http-integration-response`):
@@ -7,8 +9,8 @@
 //! "cookies"}`, then eight NUL bytes, then the body. A response without a
 //! prelude in its first 16 KB is sent as it is, `200` and
 //! `application/octet-stream`, as Lambda sends a stream that sets nothing.
-//! A function error before anything was written is a `502`, as on a
-//! buffered URL; after, the stream just ends (the status is already out).
+//! A function error before anything was written is a `502`, as when
+//! buffered; after, the stream just ends (the status is already out).
 
 use std::sync::Arc;
 
@@ -36,7 +38,7 @@ pub async fn respond(
         return match call.finish().await {
             Some(Ok(invoked)) => match invoked.invocation.result {
                 Err(error) => {
-                    tracing::error!(function = %name, "function error behind its URL: {error}");
+                    tracing::error!(function = %name, "function error behind a streamed HTTP response: {error}");
                     gateway_error(StatusCode::BAD_GATEWAY, "Internal Server Error")
                 }
                 Ok(_) => head(prelude, full(Bytes::new())),
@@ -85,7 +87,7 @@ impl Framing for Raw {
     fn end(&mut self, ended: Ended) -> Option<Bytes> {
         if let Some(Ok(invoked)) = ended {
             if let Err(error) = invoked.invocation.result {
-                tracing::error!(function = %self.function, "function error while streaming behind its URL: {error}");
+                tracing::error!(function = %self.function, "function error while streaming an HTTP response: {error}");
             }
         }
         None
