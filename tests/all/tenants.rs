@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use wasmfn::{Function, FunctionConfig, InvokeRequest, Refused, TenantError};
 
-use crate::support::{host, json, load};
+use crate::support::{host, js_probe, json, load, py_probe};
 
 fn isolated(reserved: Option<u32>) -> Arc<Function> {
     let mut config = FunctionConfig::new("tenants");
@@ -176,4 +176,40 @@ fn tenant_isolation_refuses_what_lambda_refuses() {
         .err()
         .expect("refused");
     assert!(err.to_string().contains("provisioned concurrency"), "{err}");
+}
+
+#[tokio::test]
+async fn node_and_python_handlers_see_their_tenant_and_only_theirs() {
+    let host = host();
+    let js = js_probe();
+    let mut config = FunctionConfig::new("js-tenants");
+    config.handler = Some("index.handler".into());
+    config.task_root = Some(js.task_root);
+    config.tenant_isolation = true;
+    let f = host.load(&js.engine, config).expect("load");
+    let ask = |f: Arc<Function>, action: &'static str, tenant: &'static str| async move {
+        let body = format!(r#"{{"action":"{action}"}}"#);
+        let inv = f
+            .invoke(body.as_bytes(), for_tenant(Some(tenant)))
+            .await
+            .unwrap();
+        json(&inv.result.unwrap())
+    };
+    assert_eq!(ask(f.clone(), "context", "blue").await["tenantId"], "blue");
+    assert_eq!(ask(f.clone(), "counter", "blue").await["invocations"], 2);
+    assert_eq!(ask(f.clone(), "counter", "green").await["invocations"], 1);
+
+    let py = py_probe();
+    let mut config = FunctionConfig::new("py-tenants");
+    config.handler = Some("probe.handler".into());
+    config.task_root = Some(py.task_root);
+    config.tenant_isolation = true;
+    let f = host.load(&py.engine, config).expect("load");
+    let blue = ask(f.clone(), "tenant", "blue").await;
+    assert_eq!(
+        blue,
+        serde_json::json!({"tenantId": "blue", "invocations": 1})
+    );
+    assert_eq!(ask(f.clone(), "tenant", "blue").await["invocations"], 2);
+    assert_eq!(ask(f, "tenant", "green").await["invocations"], 1);
 }

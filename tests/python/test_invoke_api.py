@@ -171,3 +171,25 @@ def test_the_aws_cli_invokes_too(server, tmp_path):
     assert meta["StatusCode"] == 200
     assert meta["ExecutedVersion"] == "$LATEST"
     assert json.loads(json.loads(out.read_text())["body"])["message"].startswith("Hello, cli!")
+
+
+def test_api_gateway_bounds_the_request_head_as_api_gateway_does(server):
+    """API Gateway's quota: 10240 bytes of request line and header values;
+    a Function URL allows 1 MB."""
+    import urllib.error
+    import urllib.request
+
+    def status(path, header_bytes):
+        req = urllib.request.Request(
+            f"{server.url}{path}", data=b"{}", method="POST",
+            headers={"x-big": "a" * header_bytes},
+        )
+        try:
+            with urllib.request.urlopen(req) as r:
+                return r.status
+        except urllib.error.HTTPError as e:
+            return e.code
+
+    assert status("/auth/login", 11 * 1024) == 431
+    assert status("/auth/login", 4 * 1024) != 431
+    assert status("/lambda-url/probe/", 64 * 1024) == 200

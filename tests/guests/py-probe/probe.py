@@ -62,6 +62,8 @@ def handler(event, context):
         }
     if action == "random":
         return {"random": random.random(), "uuid": str(uuid.uuid4())}
+    if action == "tenant":
+        return {"tenantId": context.tenant_id, "invocations": invocations}
     if action == "log":
         logger.warning("warn")
         print("to stderr", file=sys.stderr)

@@ -282,7 +282,10 @@ mod tests {
         assert_eq!(routes.len(), 2);
         assert!(routes[0].streams && !routes[1].streams);
         assert_eq!(warnings.len(), 1);
-        assert!(warnings[0].contains("HTTP APIs do not stream"), "{warnings:?}");
+        assert!(
+            warnings[0].contains("HTTP APIs do not stream"),
+            "{warnings:?}"
+        );
     }
 
     #[test]

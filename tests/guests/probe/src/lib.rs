@@ -126,7 +126,8 @@ async fn handler(event: Value, ctx: Context) -> Result<Value, Error> {
             "remainingMs": ctx.remaining_time().as_millis() as u64,
         }),
         "counter" => {
-            let mut counter = json!({ "invocations": count, "inits": INITS.load(Ordering::SeqCst) });
+            let mut counter =
+                json!({ "invocations": count, "inits": INITS.load(Ordering::SeqCst) });
             // Only under tenant isolation, so that other tests compare as before.
             if let Some(tenant) = &ctx.tenant_id {
                 counter["tenantId"] = tenant.as_str().into();
