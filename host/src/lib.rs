@@ -15,13 +15,14 @@
 //! ```text
 //! tooling      sample events, templates, guest builds (Rust crates; the JavaScript and
 //!              Python engines and bundles), fuzz entry points
-//! trigger      server, Invoke API, API Gateway, Lambda mode, queue, schedules, metrics,
-//!              and the one invocation funnel every trigger calls
+//! trigger      server, Invoke API (buffered and streamed), API Gateway, Lambda mode,
+//!              queue, schedules, metrics, and the one invocation funnel every trigger calls
 //! manifest     serverless.yml (its ${...} variables resolved) → FunctionConfig, and
 //!              where each function's code comes from
 //! engine       wasmtime Config, pooling probe, epoch ticker, artifact cache;
 //!              Host: the linker and Host::load
-//! function     Function, its configuration, its pool of instances
+//! function     Function, its configuration, its pool of instances (one per tenant
+//!              under tenant isolation)
 //! instance     one instance: Store, InstanceState (which implements every capability's
 //!              view), limits, logs, error classification
 //! bindings     bindgen! of wit/handler.wit

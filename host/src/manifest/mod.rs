@@ -23,10 +23,12 @@
 
 mod handler;
 mod invoke_modes;
+mod logs;
 pub mod variables;
 
 pub use handler::{HandlerSource, NodeHandler, PythonHandler};
 pub use invoke_modes::{TenancySpec, UrlSpec};
+use logs::{LogsSpec, ProviderLogs};
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -41,7 +43,6 @@ use crate::capability::kv::StoreBackend;
 use crate::capability::kv::StoreGrant;
 use crate::function::pool::Policy;
 use crate::function::FunctionConfig;
-use crate::report::{LogFormat, LogLevel, Logging};
 
 /// The default manifest file name.
 pub const DEFAULT_MANIFEST: &str = "serverless.yml";
@@ -179,28 +180,6 @@ pub struct Provider {
     /// `logs.lambda`: every function's logging controls.
     #[serde(default)]
     logs: ProviderLogs,
-}
-
-/// `provider.logs:`; only `lambda` concerns wasmfn (the Framework's other
-/// keys configure API Gateway's access logs).
-#[derive(Debug, Clone, Default, Deserialize)]
-struct ProviderLogs {
-    #[serde(default)]
-    lambda: LogsSpec,
-}
-
-/// Lambda's logging controls, the Serverless Framework's keys for
-/// `LoggingConfig`: `logFormat` (`Text` or `JSON`), `applicationLogLevel`
-/// (`TRACE` … `FATAL`), `systemLogLevel` (`DEBUG`, `INFO`, `WARN`). The
-/// log group is accepted and ignored: logs go to stderr.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct LogsSpec {
-    log_format: Option<String>,
-    application_log_level: Option<String>,
-    system_log_level: Option<String>,
-    #[allow(dead_code)]
-    log_group: Option<String>,
 }
 
 /// `functions.<name>:`.
@@ -511,66 +490,6 @@ impl Manifest {
         ))
     }
 
-    /// Function `name`'s logging controls: its `logs` over the provider's
-    /// `logs.lambda`, checked as Lambda checks `LoggingConfig`.
-    fn logging(&self, name: &str, own: &LogsSpec) -> Result<Logging, ManifestError> {
-        let provider = &self.provider.logs.lambda;
-        let bad = |message: String| ManifestError::Setting {
-            path: self.path.clone(),
-            function: name.to_string(),
-            key: "logs",
-            message,
-        };
-        let format = match own.log_format.as_ref().or(provider.log_format.as_ref()) {
-            None => LogFormat::Text,
-            Some(f) if f.eq_ignore_ascii_case("json") => LogFormat::Json,
-            Some(f) if f.eq_ignore_ascii_case("text") => LogFormat::Text,
-            Some(f) => {
-                return Err(bad(format!(
-                    "logFormat is `{f}`; it must be `Text` or `JSON`"
-                )))
-            }
-        };
-        let level = |key: &str, value: Option<&String>, allowed: &[LogLevel]| {
-            let Some(value) = value else {
-                return Ok(LogLevel::Info);
-            };
-            let names: Vec<&str> = allowed.iter().map(|l| l.as_str()).collect();
-            let level = LogLevel::parse(value)
-                .filter(|l| allowed.contains(l) && value.eq_ignore_ascii_case(l.as_str()))
-                .ok_or_else(|| {
-                    bad(format!(
-                        "{key} is `{value}`; it must be one of {}",
-                        names.join(", ")
-                    ))
-                })?;
-            if format != LogFormat::Json {
-                return Err(bad(format!(
-                    "{key} needs `logFormat: JSON`: Lambda filters log levels only in its JSON format"
-                )));
-            }
-            Ok(level)
-        };
-        use LogLevel::*;
-        Ok(Logging {
-            format,
-            application_level: level(
-                "applicationLogLevel",
-                own.application_log_level
-                    .as_ref()
-                    .or(provider.application_log_level.as_ref()),
-                &[Trace, Debug, Info, Warn, Error, Fatal],
-            )?,
-            system_level: level(
-                "systemLogLevel",
-                own.system_log_level
-                    .as_ref()
-                    .or(provider.system_log_level.as_ref()),
-                &[Debug, Info, Warn],
-            )?,
-        })
-    }
-
     /// The run-time configuration of function `name`: its own settings over
     /// the provider's, over Lambda's defaults.
     pub fn function_config(&self, name: &str) -> Result<FunctionConfig, ManifestError> {
@@ -599,13 +518,14 @@ impl Manifest {
         config.environment = env.into_iter().collect();
         config.handler = Some(spec.handler.clone());
         config.snap_start = spec.snap_start;
-        config.logging = self.logging(name, &spec.logs)?;
         let setting = |key, message| ManifestError::Setting {
             path: self.path.clone(),
             function: name.to_string(),
             key,
             message,
         };
+        config.logging = logs::logging(&spec.logs, &self.provider.logs.lambda)
+            .map_err(|m| setting("logs", m))?;
         config.url_streams = spec
             .url
             .as_ref()
