@@ -114,21 +114,41 @@ impl StreamedCall {
 
     /// Reads Lambda's HTTP integration prelude, if the response starts with
     /// one within [`PRELUDE_MAX`] bytes; what follows it (or everything
-    /// read, without one) stays to be read.
+    /// read, without one) stays to be read. Only those first bytes are
+    /// copied and searched, however large the chunks are.
     pub async fn read_prelude(&mut self) -> Option<HttpPrelude> {
+        let limit = PRELUDE_MAX + DELIMITER.len();
+        let mut read = Vec::new();
         let mut head = Vec::new();
-        while let Some(chunk) = self.next().await {
-            head.extend_from_slice(&chunk);
-            if let Some((prelude, body)) = split_prelude(&head) {
-                self.unread(Bytes::copy_from_slice(body));
-                return Some(prelude);
-            }
-            if head.len() > PRELUDE_MAX {
+        let mut prelude = None;
+        while head.len() < limit {
+            let Some(chunk) = self.next().await else {
+                break;
+            };
+            let take = chunk.len().min(limit - head.len());
+            head.extend_from_slice(&chunk[..take]);
+            read.push(chunk);
+            prelude = split_prelude(&head);
+            if prelude.is_some() {
                 break;
             }
         }
-        self.unread(Bytes::from(head));
-        None
+        // What was read goes back, less the prelude when there is one.
+        let mut skip = prelude.as_ref().map_or(0, |(_, at)| *at);
+        let mut rest = Vec::with_capacity(read.len());
+        for mut chunk in read {
+            if skip >= chunk.len() {
+                skip -= chunk.len();
+                continue;
+            }
+            let _ = chunk.split_to(skip);
+            skip = 0;
+            rest.push(chunk);
+        }
+        for chunk in rest.into_iter().rev() {
+            self.unread(chunk);
+        }
+        prelude.map(|(prelude, _)| prelude)
     }
 
     /// Whether the invocation has ended with nothing (left) to read.
@@ -179,11 +199,11 @@ pub struct HttpPrelude {
     pub cookies: Vec<String>,
 }
 
-/// The prelude and the body bytes after it, once the delimiter is in.
-fn split_prelude(head: &[u8]) -> Option<(HttpPrelude, &[u8])> {
+/// The prelude, and where the body starts, once the delimiter is in.
+fn split_prelude(head: &[u8]) -> Option<(HttpPrelude, usize)> {
     let at = head.windows(DELIMITER.len()).position(|w| w == DELIMITER)?;
     let prelude = serde_json::from_slice(&head[..at]).ok()?;
-    Some((prelude, &head[at + DELIMITER.len()..]))
+    Some((prelude, at + DELIMITER.len()))
 }
 
 async fn wait(done: &mut oneshot::Receiver<Ended>) -> Ended {
@@ -238,14 +258,57 @@ impl hyper::body::Body for StreamBody {
 mod tests {
     use super::*;
 
+    /// A call whose guest wrote `chunks` and ended.
+    async fn written(chunks: &[&[u8]]) -> StreamedCall {
+        let (mut sink, rx) = ResponseSink::channel();
+        let (tx, done) = oneshot::channel();
+        let call = StreamedCall {
+            chunks: rx,
+            pending: VecDeque::new(),
+            done,
+            ended: None,
+        };
+        for chunk in chunks {
+            sink.send(Bytes::copy_from_slice(chunk)).await.unwrap();
+        }
+        drop((sink, tx));
+        call
+    }
+
+    async fn rest(mut call: StreamedCall) -> Vec<u8> {
+        let mut out = Vec::new();
+        while let Some(chunk) = call.next().await {
+            out.extend_from_slice(&chunk);
+        }
+        out
+    }
+
+    #[tokio::test]
+    async fn a_prelude_split_across_chunks_is_read_and_the_body_stays() {
+        let mut call = written(&[b"{\"statusCode\":", b"202}\0\0\0\0", b"\0\0\0\0bo", b"dy"]).await;
+        let prelude = call.read_prelude().await.expect("a prelude");
+        assert_eq!(prelude.status_code, Some(202));
+        assert_eq!(rest(call).await, b"body");
+    }
+
+    #[tokio::test]
+    async fn without_a_prelude_in_the_first_16_kb_everything_stays() {
+        let big = vec![b'x'; 100 * 1024];
+        let mut call = written(&[&big, b"\0\0\0\0\0\0\0\0"]).await;
+        assert!(call.read_prelude().await.is_none());
+        let mut expected = big.clone();
+        expected.extend_from_slice(&[0; 8]);
+        assert_eq!(rest(call).await, expected);
+    }
+
     #[test]
     fn the_prelude_ends_at_eight_nuls() {
         let head = b"{\"statusCode\":201,\"headers\":{\"x-a\":\"1\"},\"cookies\":[\"c=1\"]}\0\0\0\0\0\0\0\0body";
-        let (prelude, body) = split_prelude(head).unwrap();
+        let (prelude, body_at) = split_prelude(head).unwrap();
         assert_eq!(prelude.status_code, Some(201));
         assert_eq!(prelude.headers["x-a"], "1");
         assert_eq!(prelude.cookies, ["c=1"]);
-        assert_eq!(body, b"body");
+        assert_eq!(&head[body_at..], b"body");
         assert!(split_prelude(b"{\"statusCode\":201}\0\0\0").is_none());
         assert!(split_prelude(b"not json\0\0\0\0\0\0\0\0").is_none());
     }
