@@ -240,7 +240,7 @@ impl Instance {
         event: &[u8],
         ctx: bindings::CallContext<'_>,
         timeout: Duration,
-        mut sink: Option<ResponseSink>,
+        sink: Option<ResponseSink>,
     ) -> CallOutcome {
         let start = Instant::now();
         self.begin_call(start, timeout);
@@ -248,11 +248,17 @@ impl Instance {
         self.poisoned = true;
         let deadline = self.store.data().deadline.into();
         let mut too_large = false;
+        // A streamed call goes to `handle-stream` when the guest has it;
+        // otherwise `handle` answers, and its response is the one chunk.
+        let (stream, one_chunk) = match self.handle_stream {
+            Some(stream) => (sink.map(|sink| (stream, sink)), None),
+            None => (None, sink),
+        };
         // SAFETY (each `new_unchecked`): `Instance::new` type-checked the
         // export against exactly this signature, for this ABI; only the
         // lifetimes of the borrowed parameters differ.
-        let call = match (self.handle_stream, sink.take(), self.abi) {
-            (Some(stream), Some(sink), _) => {
+        let call = match (stream, self.abi) {
+            (Some((stream, sink)), _) => {
                 self.store.data_mut().response = Some(sink);
                 let f: HandleStreamFunc<'_> = unsafe { TypedFunc::new_unchecked(stream) };
                 let call =
@@ -262,15 +268,13 @@ impl Instance {
                 too_large = sink.as_ref().is_some_and(ResponseSink::too_large);
                 call.map(|r| r.map(|(r,)| r.map(|()| Returned::Streamed)))
             }
-            (_, unstreamed, Abi::V0_2) => {
-                sink = unstreamed;
+            (None, Abi::V0_2) => {
                 let f: HandleFunc<'_> = unsafe { TypedFunc::new_unchecked(self.handle) };
                 tokio::time::timeout_at(deadline, f.call_async(&mut self.store, (event, ctx)))
                     .await
                     .map(|r| r.map(|(r,)| r.map(Returned::Payload)))
             }
-            (_, unstreamed, Abi::V0_1) => {
-                sink = unstreamed;
+            (None, Abi::V0_1) => {
                 let f: HandleFunc01<'_> = unsafe { TypedFunc::new_unchecked(self.handle) };
                 let ctx = ctx.to_0_1();
                 tokio::time::timeout_at(deadline, f.call_async(&mut self.store, (event, ctx)))
@@ -321,9 +325,8 @@ impl Instance {
                 }
             }
         };
-        // A buffered handler answering a streamed invocation: its response
-        // is the one chunk. A client gone by now has nothing to receive.
-        let result = match (sink, result) {
+        // A client gone by now has nothing to receive.
+        let result = match (one_chunk, result) {
             (Some(mut sink), Ok(payload)) => {
                 let _ = sink.send(payload.into()).await;
                 Ok(Vec::new())
