@@ -385,11 +385,7 @@ pub async fn invoke(service: &Service, head: InvokeHead, body: Incoming) -> Resp
     let request_id = uuid::Uuid::new_v4().to_string();
     let version = function.config().version.clone();
     match kind {
-        InvocationType::DryRun => Response::builder()
-            .status(StatusCode::NO_CONTENT)
-            .header("x-amzn-RequestId", &request_id)
-            .body(empty())
-            .expect("a valid response"),
+        InvocationType::DryRun => dry_run(&request_id),
         InvocationType::Event => {
             let job = Job {
                 request_id: request_id.clone(),
@@ -443,6 +439,15 @@ pub async fn invoke(service: &Service, head: InvokeHead, body: Incoming) -> Resp
             builder.body(full(body)).expect("a valid response")
         }
     }
+}
+
+/// The answer to a `DryRun` that passed its checks: 204, no body.
+pub fn dry_run(request_id: &str) -> Response<Body> {
+    Response::builder()
+        .status(StatusCode::NO_CONTENT)
+        .header("x-amzn-RequestId", request_id)
+        .body(empty())
+        .expect("a valid response")
 }
 
 /// The last 4 KB of an invocation's log, base64-encoded: `X-Amz-Log-Result`

@@ -17,9 +17,11 @@ use http::{Response, StatusCode};
 use hyper::body::Incoming;
 use serde_json::json;
 
-use super::invoke_api::{log_tail, read_payload, refused, resolve, InvocationType, InvokeHead};
+use super::invoke_api::{
+    dry_run, log_tail, read_payload, refused, resolve, InvocationType, InvokeHead,
+};
 use super::stream::{Ended, Framing, StreamedCall};
-use super::{empty, Body, Service};
+use super::{Body, Service};
 use crate::function::InvokeRequest;
 
 /// The content type of an event-stream response.
@@ -41,11 +43,7 @@ pub async fn invoke(service: &Service, head: InvokeHead, body: Incoming) -> Resp
     let request_id = uuid::Uuid::new_v4().to_string();
     let version = function.config().version.clone();
     if head.kind == InvocationType::DryRun {
-        return Response::builder()
-            .status(StatusCode::NO_CONTENT)
-            .header("x-amzn-RequestId", &request_id)
-            .body(empty())
-            .expect("a valid response");
+        return dry_run(&request_id);
     }
     let request = InvokeRequest {
         request_id: Some(request_id.clone()),
