@@ -26,7 +26,6 @@ import os
 import platform
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -34,28 +33,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from servers import start as servers_start
+
 ROOT = Path(__file__).resolve().parents[1]
 WASMFN = os.environ.get("WASMFN_BIN", str(ROOT / "target" / "release" / "wasmfn"))
 TARGET_DIR = ROOT / "functions" / "target"
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_listening(port, proc, log):
-    deadline = time.time() + 600
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            sys.exit(f"a server exited at start; see {log}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.1)
-    sys.exit(f"a server did not start listening; see {log}")
 
 
 def wrk(url, args, script=None):
@@ -115,15 +97,9 @@ def main():
     servers = []
 
     def start(name, cmd):
-        port = free_port()
-        log = work / f"{name}.log"
-        proc = subprocess.Popen(
-            [part.replace("{port}", str(port)) for part in cmd],
-            stdout=open(log, "wb"), stderr=subprocess.STDOUT,
-        )
+        proc, url = servers_start(cmd, work / f"{name}.log")
         servers.append(proc)
-        wait_listening(port, proc, log)
-        return f"http://127.0.0.1:{port}"
+        return url
 
     try:
         quiet = [WASMFN, "--log-level", "WARN"]

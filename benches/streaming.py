@@ -19,22 +19,16 @@ import argparse
 import json
 import os
 import platform
-import socket
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
+from servers import start
+
 ROOT = Path(__file__).resolve().parents[1]
 WASMFN = os.environ.get("WASMFN_BIN", str(ROOT / "target" / "release" / "wasmfn"))
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def curl(url, body):
@@ -66,27 +60,15 @@ def main():
         "    url:\n"
         "      invokeMode: RESPONSE_STREAM\n"
     )
-    port = free_port()
-    log = open(work / "serve.log", "wb")
-    server = subprocess.Popen(
+    server, base = start(
         [
             WASMFN, "--log-level", "WARN", "serve",
-            "--manifest", str(manifest), "--listen", f"127.0.0.1:{port}",
+            "--manifest", str(manifest), "--listen", "127.0.0.1:{port}",
             "--state-dir", str(work / "state"),
         ],
-        stdout=log, stderr=log,
+        work / "serve.log",
     )
     try:
-        deadline = time.time() + 600
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                if server.poll() is not None or time.time() > deadline:
-                    sys.exit(f"wasmfn serve did not start; see {work / 'serve.log'}")
-                time.sleep(0.1)
-        base = f"http://127.0.0.1:{port}"
         surfaces = {
             "Function URL (RESPONSE_STREAM)": f"{base}/lambda-url/streamer/",
             "InvokeWithResponseStream": f"{base}/2021-11-15/functions/streamer/response-streaming-invocations",
