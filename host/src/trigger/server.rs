@@ -154,20 +154,11 @@ async fn read_http(
         }
     };
     Ok(HttpRequest {
-        method: parts.method.as_str().to_string(),
+        method: parts.method,
         path: parts.uri.path().to_string(),
         raw_query: parts.uri.query().unwrap_or("").to_string(),
-        headers: parts
-            .headers
-            .iter()
-            .map(|(k, v)| {
-                (
-                    k.as_str().to_string(),
-                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                )
-            })
-            .collect(),
-        body: body.to_vec(),
-        source_ip: peer.ip().to_string(),
+        headers: parts.headers,
+        body,
+        source_ip: peer.ip(),
     })
 }

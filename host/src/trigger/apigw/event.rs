@@ -1,96 +1,93 @@
-//! API Gateway's proxy mapping, both ways: a plain HTTP request becomes a
-//! REST API (payload 1.0) or HTTP API / Function URL (payload 2.0) event, and
-//! the function's proxy response becomes the HTTP response.
+//! API Gateway's proxy events: a plain HTTP request becomes a REST API
+//! (payload 1.0) or HTTP API / Function URL (payload 2.0) event.
+//!
+//! The events are serialized straight from borrowed views of the request
+//! (its header map, its body bytes), with no JSON tree in between: this is
+//! on every routed request's path.
 //!
 //! Everything here is a pure function of its input, so that it can be
 //! tested and fuzzed without a server.
 
-use std::collections::BTreeMap;
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
+use std::net::IpAddr;
 use std::time::SystemTime;
 
 use base64::Engine as _;
-use serde_json::{json, Map, Value};
+use bytes::Bytes;
+use http::header::{GetAll, COOKIE};
+use http::{HeaderMap, HeaderValue, Method};
+use serde::{Serialize, Serializer};
 
 use crate::aws::LOCAL_ACCOUNT_ID;
 
 use crate::trigger::apigw::router::decode;
 
 /// An HTTP request as the server received it.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct HttpRequest {
-    /// Upper-case method.
-    pub method: String,
+    /// The method.
+    pub method: Method,
     /// The path, without the query string.
     pub path: String,
     /// The query string, without `?`.
     pub raw_query: String,
-    /// Headers in arrival order, names as received.
-    pub headers: Vec<(String, String)>,
+    /// The headers, names lower-cased (as HTTP/1.1 servers receive them).
+    pub headers: HeaderMap,
     /// The body bytes.
-    pub body: Vec<u8>,
+    pub body: Bytes,
     /// The client's address.
-    pub source_ip: String,
-}
-
-/// An HTTP response to send.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HttpResponse {
-    /// Status code.
-    pub status: u16,
-    /// Headers, possibly repeated (e.g. `set-cookie`).
-    pub headers: Vec<(String, String)>,
-    /// Body bytes.
-    pub body: Vec<u8>,
-}
-
-impl HttpResponse {
-    /// The response to send; an error if the function returned a header
-    /// HTTP cannot carry (API Gateway answers 502 for it).
-    pub fn into_response(self) -> Result<http::Response<crate::trigger::Body>, http::Error> {
-        let mut builder = http::Response::builder().status(self.status);
-        for (k, v) in &self.headers {
-            builder = builder.header(k.as_str(), v.as_str());
-        }
-        builder.body(crate::trigger::full(self.body))
-    }
+    pub source_ip: IpAddr,
 }
 
 impl HttpRequest {
-    /// The last header called `name` (any case).
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .rev()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+    /// The last header called `name`.
+    pub fn header(&self, name: &str) -> Option<Cow<'_, str>> {
+        self.headers.get_all(name).iter().next_back().map(text)
     }
 
     /// The body as API Gateway passes it: text when it is UTF-8 of a textual
-    /// content type, base64 otherwise.
-    fn body_field(&self) -> (Value, bool) {
+    /// content type, base64 otherwise; and whether it is base64.
+    fn body_field(&self) -> (Option<Cow<'_, str>>, bool) {
         if self.body.is_empty() {
-            return (Value::Null, false);
+            return (None, false);
         }
-        let textual = self.header("content-type").is_none_or(is_textual);
+        let textual = self.header("content-type").is_none_or(|ct| is_textual(&ct));
         match std::str::from_utf8(&self.body) {
-            Ok(text) if textual => (Value::String(text.to_string()), false),
+            Ok(text) if textual => (Some(Cow::Borrowed(text)), false),
             _ => (
-                Value::String(base64::engine::general_purpose::STANDARD.encode(&self.body)),
+                Some(Cow::Owned(
+                    base64::engine::general_purpose::STANDARD.encode(&self.body),
+                )),
                 true,
             ),
         }
     }
 
     /// Query parameters in order, decoded (`+` is a space in a query).
-    fn query_pairs(&self) -> Vec<(String, String)> {
+    fn query_pairs(&self) -> Vec<(Cow<'_, str>, Cow<'_, str>)> {
         self.raw_query
             .split('&')
             .filter(|p| !p.is_empty())
             .map(|pair| {
                 let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-                (decode(&k.replace('+', " ")), decode(&v.replace('+', " ")))
+                (decode_query(k), decode_query(v))
             })
             .collect()
+    }
+}
+
+/// A header value as text; bytes that are not UTF-8 become U+FFFD.
+fn text(value: &HeaderValue) -> Cow<'_, str> {
+    String::from_utf8_lossy(value.as_bytes())
+}
+
+/// A query component, decoded; borrowed when there is nothing to decode.
+fn decode_query(s: &str) -> Cow<'_, str> {
+    if s.contains(['+', '%']) {
+        Cow::Owned(decode(&s.replace('+', " ")))
+    } else {
+        Cow::Borrowed(s)
     }
 }
 
@@ -104,158 +101,290 @@ fn is_textual(content_type: &str) -> bool {
         || ct.contains("yaml")
 }
 
-fn null_if_empty(map: Map<String, Value>) -> Value {
-    if map.is_empty() {
-        Value::Null
-    } else {
-        Value::Object(map)
+/// Query parameters grouped by name (names in order, each name's values in
+/// arrival order).
+type Grouped<'q> = BTreeMap<&'q str, Vec<&'q str>>;
+
+fn grouped<'q>(pairs: &'q [(Cow<'_, str>, Cow<'_, str>)]) -> Grouped<'q> {
+    let mut grouped = Grouped::new();
+    for (k, v) in pairs {
+        grouped.entry(k.as_ref()).or_default().push(v.as_ref());
+    }
+    grouped
+}
+
+/// Each header once, with its last value: payload 1.0's `headers`.
+struct LastHeaders<'a>(&'a HeaderMap);
+
+impl Serialize for LastHeaders<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(
+            self.0
+                .keys()
+                .map(|k| (k.as_str(), self.0.get_all(k).iter().next_back().map(text))),
+        )
     }
 }
 
-fn params_value(params: &std::collections::HashMap<String, String>) -> Value {
-    null_if_empty(
-        params
-            .iter()
-            .map(|(k, v)| (k.clone(), Value::String(v.clone())))
-            .collect(),
-    )
+/// Each header with all its values: payload 1.0's `multiValueHeaders`.
+struct AllHeaders<'a>(&'a HeaderMap);
+
+struct Values<'a>(GetAll<'a, HeaderValue>);
+
+impl Serialize for AllHeaders<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(
+            self.0
+                .keys()
+                .map(|k| (k.as_str(), Values(self.0.get_all(k)))),
+        )
+    }
 }
 
-/// The payload 1.0 event (REST API proxy integration).
+impl Serialize for Values<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter().map(text))
+    }
+}
+
+/// Each header but `cookie` once, repeats joined with commas: payload 2.0's
+/// `headers`.
+struct JoinedHeaders<'a>(&'a HeaderMap);
+
+impl Serialize for JoinedHeaders<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(
+            self.0
+                .keys()
+                .filter(|k| *k != COOKIE)
+                .map(|k| (k.as_str(), joined(self.0.get_all(k).iter().map(text)))),
+        )
+    }
+}
+
+/// Values joined with commas; borrowed when there is one.
+fn joined<'v>(mut values: impl Iterator<Item = Cow<'v, str>>) -> Cow<'v, str> {
+    let first = values.next().unwrap_or_default();
+    match values.next() {
+        None => first,
+        Some(second) => {
+            let mut all = first.into_owned();
+            for v in std::iter::once(second).chain(values) {
+                all.push(',');
+                all.push_str(&v);
+            }
+            Cow::Owned(all)
+        }
+    }
+}
+
+/// Each query parameter once, with its last value (payload 1.0).
+struct LastQuery<'a, 'q>(&'a Grouped<'q>);
+
+impl Serialize for LastQuery<'_, '_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.0.iter().map(|(k, vs)| (k, vs.last())))
+    }
+}
+
+/// Each query parameter once, repeats joined with commas (payload 2.0).
+struct JoinedQuery<'a, 'q>(&'a Grouped<'q>);
+
+impl Serialize for JoinedQuery<'_, '_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(
+            self.0
+                .iter()
+                .map(|(k, vs)| (k, joined(vs.iter().map(|v| Cow::Borrowed(*v))))),
+        )
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct V1Event<'a> {
+    resource: &'a str,
+    path: &'a str,
+    http_method: &'a str,
+    headers: Option<LastHeaders<'a>>,
+    multi_value_headers: Option<AllHeaders<'a>>,
+    query_string_parameters: Option<LastQuery<'a, 'a>>,
+    multi_value_query_string_parameters: Option<&'a Grouped<'a>>,
+    path_parameters: Option<&'a HashMap<String, String>>,
+    stage_variables: Option<()>,
+    request_context: V1Context<'a>,
+    body: Option<Cow<'a, str>>,
+    is_base64_encoded: bool,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct V1Context<'a> {
+    account_id: &'a str,
+    api_id: &'a str,
+    domain_name: Cow<'a, str>,
+    http_method: &'a str,
+    path: String,
+    protocol: &'a str,
+    request_id: &'a str,
+    request_time_epoch: u64,
+    resource_id: &'a str,
+    resource_path: &'a str,
+    stage: &'a str,
+    identity: V1Identity<'a>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct V1Identity<'a> {
+    source_ip: IpAddr,
+    user_agent: Option<Cow<'a, str>>,
+}
+
+/// The payload 1.0 event (REST API proxy integration), as JSON.
 pub fn to_v1_event(
     req: &HttpRequest,
     resource: &str,
-    params: &std::collections::HashMap<String, String>,
+    params: &HashMap<String, String>,
     stage: &str,
     request_id: &str,
-) -> Value {
-    let mut headers = Map::new();
-    let mut multi_headers: BTreeMap<String, Vec<Value>> = BTreeMap::new();
-    for (k, v) in &req.headers {
-        headers.insert(k.clone(), Value::String(v.clone()));
-        multi_headers
-            .entry(k.clone())
-            .or_default()
-            .push(Value::String(v.clone()));
-    }
-    let mut query = Map::new();
-    let mut multi_query: BTreeMap<String, Vec<Value>> = BTreeMap::new();
-    for (k, v) in req.query_pairs() {
-        query.insert(k.clone(), Value::String(v.clone()));
-        multi_query.entry(k).or_default().push(Value::String(v));
-    }
-    let (body, is_base64) = req.body_field();
-    let now = epoch_ms();
-    json!({
-        "resource": resource,
-        "path": req.path,
-        "httpMethod": req.method,
-        "headers": null_if_empty(headers),
-        "multiValueHeaders": null_if_empty(multi_headers.into_iter().map(|(k, v)| (k, Value::Array(v))).collect()),
-        "queryStringParameters": null_if_empty(query),
-        "multiValueQueryStringParameters": null_if_empty(multi_query.into_iter().map(|(k, v)| (k, Value::Array(v))).collect()),
-        "pathParameters": params_value(params),
-        "stageVariables": null,
-        "requestContext": {
-            "accountId": LOCAL_ACCOUNT_ID,
-            "apiId": "wasmfn",
-            "domainName": req.header("host").unwrap_or("localhost"),
-            "httpMethod": req.method,
-            "path": format!("/{stage}{}", req.path),
-            "protocol": "HTTP/1.1",
-            "requestId": request_id,
-            "requestTimeEpoch": now,
-            "resourceId": "wasmfn",
-            "resourcePath": resource,
-            "stage": stage,
-            "identity": {
-                "sourceIp": req.source_ip,
-                "userAgent": req.header("user-agent"),
+) -> Vec<u8> {
+    let pairs = req.query_pairs();
+    let query = grouped(&pairs);
+    let (body, is_base64_encoded) = req.body_field();
+    let has_headers = !req.headers.is_empty();
+    let event = V1Event {
+        resource,
+        path: &req.path,
+        http_method: req.method.as_str(),
+        headers: has_headers.then_some(LastHeaders(&req.headers)),
+        multi_value_headers: has_headers.then_some(AllHeaders(&req.headers)),
+        query_string_parameters: (!query.is_empty()).then_some(LastQuery(&query)),
+        multi_value_query_string_parameters: (!query.is_empty()).then_some(&query),
+        path_parameters: (!params.is_empty()).then_some(params),
+        stage_variables: None,
+        request_context: V1Context {
+            account_id: LOCAL_ACCOUNT_ID,
+            api_id: "wasmfn",
+            domain_name: req.header("host").unwrap_or(Cow::Borrowed("localhost")),
+            http_method: req.method.as_str(),
+            path: format!("/{stage}{}", req.path),
+            protocol: "HTTP/1.1",
+            request_id,
+            request_time_epoch: epoch_ms(),
+            resource_id: "wasmfn",
+            resource_path: resource,
+            stage,
+            identity: V1Identity {
+                source_ip: req.source_ip,
+                user_agent: req.header("user-agent"),
             },
         },
-        "body": body,
-        "isBase64Encoded": is_base64,
-    })
+        body,
+        is_base64_encoded,
+    };
+    to_json(&event)
 }
 
-/// The payload 2.0 event (HTTP API, Function URL).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct V2Event<'a> {
+    version: &'a str,
+    route_key: &'a str,
+    raw_path: &'a str,
+    raw_query_string: &'a str,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    cookies: Vec<&'a str>,
+    headers: JoinedHeaders<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    query_string_parameters: Option<JoinedQuery<'a, 'a>>,
+    request_context: V2Context<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    path_parameters: Option<&'a HashMap<String, String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    body: Option<Cow<'a, str>>,
+    is_base64_encoded: bool,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct V2Context<'a> {
+    account_id: &'a str,
+    api_id: &'a str,
+    domain_name: Cow<'a, str>,
+    domain_prefix: &'a str,
+    http: V2Http<'a>,
+    request_id: &'a str,
+    route_key: &'a str,
+    stage: &'a str,
+    time: String,
+    time_epoch: u64,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct V2Http<'a> {
+    method: &'a str,
+    path: &'a str,
+    protocol: &'a str,
+    source_ip: IpAddr,
+    user_agent: Cow<'a, str>,
+}
+
+/// The payload 2.0 event (HTTP API, Function URL), as JSON. Payload 2.0
+/// joins repeated headers with commas and gives cookies their own array.
 pub fn to_v2_event(
     req: &HttpRequest,
     route_key: &str,
-    params: &std::collections::HashMap<String, String>,
+    params: &HashMap<String, String>,
     stage: &str,
     request_id: &str,
-) -> Value {
-    // Payload 2.0 lower-cases header names and joins repeats with commas;
-    // cookies get their own array.
-    let mut headers: BTreeMap<String, String> = BTreeMap::new();
-    let mut cookies = Vec::new();
-    for (k, v) in &req.headers {
-        let k = k.to_ascii_lowercase();
-        if k == "cookie" {
-            cookies.extend(v.split(';').map(|c| Value::String(c.trim().to_string())));
-            continue;
-        }
-        headers
-            .entry(k)
-            .and_modify(|e| {
-                e.push(',');
-                e.push_str(v);
-            })
-            .or_insert_with(|| v.clone());
-    }
-    let mut query: BTreeMap<String, String> = BTreeMap::new();
-    for (k, v) in req.query_pairs() {
-        query
-            .entry(k)
-            .and_modify(|e| {
-                e.push(',');
-                e.push_str(&v);
-            })
-            .or_insert(v);
-    }
-    let (body, is_base64) = req.body_field();
-    let now = epoch_ms();
-    let mut event = json!({
-        "version": "2.0",
-        "routeKey": route_key,
-        "rawPath": req.path,
-        "rawQueryString": req.raw_query,
-        "headers": headers,
-        "requestContext": {
-            "accountId": LOCAL_ACCOUNT_ID,
-            "apiId": "wasmfn",
-            "domainName": req.header("host").unwrap_or("localhost"),
-            "domainPrefix": "wasmfn",
-            "http": {
-                "method": req.method,
-                "path": req.path,
-                "protocol": "HTTP/1.1",
-                "sourceIp": req.source_ip,
-                "userAgent": req.header("user-agent").unwrap_or(""),
+) -> Vec<u8> {
+    let cookie_headers: Vec<Cow<'_, str>> = req.headers.get_all(COOKIE).iter().map(text).collect();
+    let cookies = cookie_headers
+        .iter()
+        .flat_map(|h| h.split(';').map(str::trim))
+        .collect();
+    let pairs = req.query_pairs();
+    let query = grouped(&pairs);
+    let (body, is_base64_encoded) = req.body_field();
+    let event = V2Event {
+        version: "2.0",
+        route_key,
+        raw_path: &req.path,
+        raw_query_string: &req.raw_query,
+        cookies,
+        headers: JoinedHeaders(&req.headers),
+        query_string_parameters: (!query.is_empty()).then_some(JoinedQuery(&query)),
+        request_context: V2Context {
+            account_id: LOCAL_ACCOUNT_ID,
+            api_id: "wasmfn",
+            domain_name: req.header("host").unwrap_or(Cow::Borrowed("localhost")),
+            domain_prefix: "wasmfn",
+            http: V2Http {
+                method: req.method.as_str(),
+                path: &req.path,
+                protocol: "HTTP/1.1",
+                source_ip: req.source_ip,
+                user_agent: req.header("user-agent").unwrap_or_default(),
             },
-            "requestId": request_id,
-            "routeKey": route_key,
-            "stage": stage,
-            "time": humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
-            "timeEpoch": now,
+            request_id,
+            route_key,
+            stage,
+            time: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
+            time_epoch: epoch_ms(),
         },
-        "isBase64Encoded": is_base64,
-    });
-    let obj = event.as_object_mut().expect("an object");
-    if !cookies.is_empty() {
-        obj.insert("cookies".into(), Value::Array(cookies));
-    }
-    if !query.is_empty() {
-        obj.insert("queryStringParameters".into(), json!(query));
-    }
-    if !params.is_empty() {
-        obj.insert("pathParameters".into(), params_value(params));
-    }
-    if !body.is_null() {
-        obj.insert("body".into(), body);
-    }
-    event
+        path_parameters: (!params.is_empty()).then_some(params),
+        body,
+        is_base64_encoded,
+    };
+    to_json(&event)
+}
+
+/// The event's JSON. It cannot fail: every map here has string keys and
+/// every value serializes.
+fn to_json(event: &impl Serialize) -> Vec<u8> {
+    serde_json::to_vec(event).expect("an API Gateway event serializes")
 }
 
 fn epoch_ms() -> u64 {
@@ -265,195 +394,120 @@ fn epoch_ms() -> u64 {
         .unwrap_or(0)
 }
 
-/// Maps a payload 1.0 proxy response. API Gateway answers 502 for anything
-/// that is not an object with an integer `statusCode`; so does this (the
-/// error says why, for the log).
-pub fn from_v1_response(payload: &[u8]) -> Result<HttpResponse, String> {
-    let value: Value = serde_json::from_slice(payload)
-        .map_err(|e| format!("the function's response is not JSON: {e}"))?;
-    let obj = value
-        .as_object()
-        .ok_or("the function's response is not a JSON object")?;
-    structured(obj)
-}
-
-/// Maps a payload 2.0 response: a proxy response object when it has a
-/// `statusCode`, otherwise any JSON value, returned as a 200 JSON body
-/// (HTTP API's "inferred" format).
-pub fn from_v2_response(payload: &[u8]) -> Result<HttpResponse, String> {
-    let value: Value = serde_json::from_slice(payload)
-        .map_err(|e| format!("the function's response is not JSON: {e}"))?;
-    match value.as_object() {
-        Some(obj) if obj.contains_key("statusCode") => structured(obj),
-        _ => Ok(HttpResponse {
-            status: 200,
-            headers: vec![("content-type".into(), "application/json".into())],
-            body: match &value {
-                // A bare string is the body itself.
-                Value::String(s) => s.clone().into_bytes(),
-                other => other.to_string().into_bytes(),
-            },
-        }),
-    }
-}
-
-fn structured(obj: &Map<String, Value>) -> Result<HttpResponse, String> {
-    let status = obj
-        .get("statusCode")
-        .and_then(|s| {
-            s.as_u64()
-                .or_else(|| s.as_str().and_then(|s| s.parse().ok()))
-        })
-        .ok_or("the proxy response has no integer `statusCode`")?;
-    let status = u16::try_from(status)
-        .ok()
-        .filter(|s| (100..=599).contains(s))
-        .ok_or_else(|| format!("`statusCode` {status} is not an HTTP status"))?;
-    let mut headers = Vec::new();
-    let scalar = |v: &Value| match v {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
-        _ => None,
-    };
-    if let Some(h) = obj.get("headers").filter(|h| !h.is_null()) {
-        let h = h.as_object().ok_or("`headers` is not an object")?;
-        for (k, v) in h {
-            let v = scalar(v).ok_or_else(|| format!("header `{k}` is not a string"))?;
-            headers.push((k.clone(), v));
-        }
-    }
-    if let Some(h) = obj.get("multiValueHeaders").filter(|h| !h.is_null()) {
-        let h = h
-            .as_object()
-            .ok_or("`multiValueHeaders` is not an object")?;
-        for (k, vs) in h {
-            let vs = vs
-                .as_array()
-                .ok_or_else(|| format!("multi-value header `{k}` is not a list"))?;
-            // Values here override the single-value header of that name.
-            headers.retain(|(name, _)| !name.eq_ignore_ascii_case(k));
-            for v in vs {
-                let v = scalar(v).ok_or_else(|| format!("header `{k}` has a non-string value"))?;
-                headers.push((k.clone(), v));
-            }
-        }
-    }
-    if let Some(cookies) = obj.get("cookies").filter(|c| !c.is_null()) {
-        for c in cookies.as_array().ok_or("`cookies` is not a list")? {
-            let c = c.as_str().ok_or("a cookie is not a string")?;
-            headers.push(("set-cookie".into(), c.to_string()));
-        }
-    }
-    let is_base64 = obj
-        .get("isBase64Encoded")
-        .is_some_and(|b| b.as_bool().unwrap_or(false));
-    let body = match obj.get("body") {
-        None | Some(Value::Null) => Vec::new(),
-        Some(Value::String(s)) if is_base64 => base64::engine::general_purpose::STANDARD
-            .decode(s)
-            .map_err(|e| format!("`body` is marked base64 but is not: {e}"))?,
-        Some(Value::String(s)) => s.clone().into_bytes(),
-        Some(other) => return Err(format!("`body` must be a string, not {other}")),
-    };
-    Ok(HttpResponse {
-        status,
-        headers,
-        body,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
+    use serde_json::{json, Value};
 
     fn request() -> HttpRequest {
+        let mut headers = HeaderMap::new();
+        headers.append("host", HeaderValue::from_static("localhost:9000"));
+        headers.append(
+            "content-type",
+            HeaderValue::from_static("application/octet-stream"),
+        );
+        headers.append("cookie", HeaderValue::from_static("a=1; b=2"));
+        headers.append("x-many", HeaderValue::from_static("1"));
+        headers.append("x-many", HeaderValue::from_static("2"));
         HttpRequest {
-            method: "POST".into(),
+            method: Method::POST,
             path: "/items/42".into(),
             raw_query: "tag=a&tag=b+c&q=%2Fx".into(),
-            headers: vec![
-                ("Host".into(), "localhost:9000".into()),
-                ("Content-Type".into(), "application/octet-stream".into()),
-                ("Cookie".into(), "a=1; b=2".into()),
-            ],
-            body: vec![0, 159, 146, 150],
-            source_ip: "127.0.0.1".into(),
+            headers,
+            body: Bytes::from_static(&[0, 159, 146, 150]),
+            source_ip: IpAddr::from([127, 0, 0, 1]),
         }
+    }
+
+    fn parse(event: Vec<u8>) -> Value {
+        serde_json::from_slice(&event).expect("an event is JSON")
     }
 
     #[test]
     fn v1_event_carries_multi_values_params_and_binary_bodies() {
         let params = HashMap::from([("id".to_string(), "42".to_string())]);
-        let e = to_v1_event(&request(), "/items/{id}", &params, "dev", "r1");
+        let e = parse(to_v1_event(&request(), "/items/{id}", &params, "dev", "r1"));
         assert_eq!(e["queryStringParameters"]["tag"], "b c");
         assert_eq!(
             e["multiValueQueryStringParameters"]["tag"],
             json!(["a", "b c"])
         );
         assert_eq!(e["queryStringParameters"]["q"], "/x");
+        assert_eq!(e["headers"]["x-many"], "2");
+        assert_eq!(e["multiValueHeaders"]["x-many"], json!(["1", "2"]));
         assert_eq!(e["pathParameters"]["id"], "42");
         assert_eq!(e["resource"], "/items/{id}");
+        assert_eq!(e["httpMethod"], "POST");
         assert_eq!(e["isBase64Encoded"], true);
         assert_eq!(e["body"], "AJ+Slg==");
+        assert_eq!(e["stageVariables"], Value::Null);
         assert_eq!(e["requestContext"]["path"], "/dev/items/42");
+        assert_eq!(e["requestContext"]["identity"]["sourceIp"], "127.0.0.1");
+        assert_eq!(e["requestContext"]["domainName"], "localhost:9000");
+    }
+
+    #[test]
+    fn v1_event_without_headers_query_or_body_has_nulls() {
+        let req = HttpRequest {
+            method: Method::GET,
+            path: "/".into(),
+            raw_query: String::new(),
+            headers: HeaderMap::new(),
+            body: Bytes::new(),
+            source_ip: IpAddr::from([127, 0, 0, 1]),
+        };
+        let e = parse(to_v1_event(&req, "/", &HashMap::new(), "dev", "r1"));
+        for key in [
+            "headers",
+            "multiValueHeaders",
+            "queryStringParameters",
+            "multiValueQueryStringParameters",
+            "pathParameters",
+            "body",
+        ] {
+            assert_eq!(e[key], Value::Null, "{key}");
+        }
+        assert_eq!(e["isBase64Encoded"], false);
+        assert_eq!(e["requestContext"]["identity"]["userAgent"], Value::Null);
     }
 
     #[test]
     fn v2_event_joins_repeats_and_splits_cookies() {
-        let e = to_v2_event(
+        let e = parse(to_v2_event(
             &request(),
             "POST /items/{id}",
             &HashMap::new(),
             "$default",
             "r1",
-        );
+        ));
+        assert_eq!(e["version"], "2.0");
         assert_eq!(e["queryStringParameters"]["tag"], "a,b c");
         assert_eq!(e["cookies"], json!(["a=1", "b=2"]));
         assert_eq!(e["headers"]["host"], "localhost:9000");
+        assert_eq!(e["headers"]["x-many"], "1,2");
+        assert!(e["headers"].get("cookie").is_none());
         assert_eq!(e["rawQueryString"], "tag=a&tag=b+c&q=%2Fx");
+        assert_eq!(e["requestContext"]["http"]["method"], "POST");
+        assert_eq!(e["requestContext"]["http"]["sourceIp"], "127.0.0.1");
         assert!(e.get("pathParameters").is_none());
     }
 
     #[test]
-    fn proxy_responses_map_back() {
-        let r = from_v1_response(
-            br#"{"statusCode":201,"headers":{"X-A":"1"},"multiValueHeaders":{"Set-Cookie":["a=1","b=2"]},"body":"aGk=","isBase64Encoded":true}"#,
-        )
-        .unwrap();
-        assert_eq!(r.status, 201);
-        assert_eq!(r.body, b"hi");
-        assert_eq!(
-            r.headers.iter().filter(|(k, _)| k == "Set-Cookie").count(),
-            2
+    fn textual_bodies_stay_text() {
+        let mut req = request();
+        req.headers.insert(
+            "content-type",
+            HeaderValue::from_static("application/json; charset=utf-8"),
         );
-        let r = from_v2_response(br#"{"statusCode":200,"cookies":["c=3"],"body":"x"}"#).unwrap();
-        assert_eq!(
-            r.headers,
-            vec![("set-cookie".to_string(), "c=3".to_string())]
-        );
-        let r = from_v2_response(br#"{"hello":"world"}"#).unwrap();
-        assert_eq!(
-            (r.status, r.body.as_slice()),
-            (200, &br#"{"hello":"world"}"#[..])
-        );
-    }
-
-    #[test]
-    fn malformed_proxy_responses_are_rejected_with_a_reason() {
-        for bad in [
-            &b"not json"[..],
-            b"[1]",
-            br#"{"body":"x"}"#,
-            br#"{"statusCode":99}"#,
-            br#"{"statusCode":200,"body":5}"#,
-        ] {
-            assert!(
-                from_v1_response(bad).is_err(),
-                "{}",
-                String::from_utf8_lossy(bad)
-            );
-        }
+        req.body = Bytes::from_static(br#"{"a":"\u00e9"}"#);
+        let e = parse(to_v2_event(
+            &req,
+            "$default",
+            &HashMap::new(),
+            "$default",
+            "r1",
+        ));
+        assert_eq!(e["body"], r#"{"a":"\u00e9"}"#);
+        assert_eq!(e["isBase64Encoded"], false);
     }
 }

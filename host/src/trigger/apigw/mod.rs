@@ -4,9 +4,11 @@
 //! May import: `trigger`'s funnel and service, `function`.
 
 pub mod event;
+pub mod proxy;
 pub mod router;
 pub mod stream;
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use http::{Response, StatusCode};
@@ -48,7 +50,7 @@ fn tenant_of(function: &crate::function::Function, req: &HttpRequest) -> Option<
     function
         .config()
         .tenant_isolation
-        .then(|| req.header("x-amz-tenant-id").map(str::to_string))
+        .then(|| req.header("x-amz-tenant-id").map(Cow::into_owned))
         .flatten()
 }
 
@@ -59,7 +61,7 @@ pub async fn route(service: &Service, req: HttpRequest) -> Response<Body> {
             return preflight(&methods);
         }
     }
-    match service.router.resolve(&req.method, &req.path) {
+    match service.router.resolve(req.method.as_str(), &req.path) {
         Resolution::Found(m) if m.route.streams => {
             let Some((_, function)) = service.function(&m.route.function) else {
                 return gateway_error(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error");
@@ -72,16 +74,15 @@ pub async fn route(service: &Service, req: HttpRequest) -> Response<Body> {
                 tenant_id: tenant_of(&function, &req),
                 ..InvokeRequest::default()
             };
-            stream::respond(service, function, event.to_string().into(), request).await
+            stream::respond(service, function, event.into(), request).await
         }
         Resolution::Found(m) => {
-            let route = m.route.clone();
             call(
                 service,
-                &route.function,
-                route.payload,
-                &route.path,
-                &route.route_key(),
+                &m.route.function,
+                m.route.payload,
+                &m.route.path,
+                &m.route.route_key(),
                 &m.params,
                 req,
             )
@@ -128,7 +129,7 @@ pub async fn function_url(service: &Service, name: &str, mut req: HttpRequest) -
             request_id: Some(request_id),
             ..InvokeRequest::default()
         };
-        return stream::respond(service, function, event.to_string().into(), request).await;
+        return stream::respond(service, function, event.into(), request).await;
     }
     call(
         service,
@@ -181,17 +182,12 @@ async fn call(
         Payload::V1 => event::to_v1_event(&req, resource, params, &service.stage, &request_id),
         Payload::V2 => event::to_v2_event(&req, route_key, params, &service.stage, &request_id),
     };
-    let event = event.to_string();
     let request = InvokeRequest {
         request_id: Some(request_id),
         tenant_id: tenant_of(&function, &req),
         ..InvokeRequest::default()
     };
-    let invoked = match service
-        .funnel
-        .invoke(&function, event.as_bytes(), request)
-        .await
-    {
+    let invoked = match service.funnel.invoke(&function, &event, request).await {
         Ok(invoked) => invoked,
         Err(e) => return refused(&e),
     };
@@ -209,8 +205,8 @@ async fn call(
         }
     };
     let mapped = match payload {
-        Payload::V1 => event::from_v1_response(payload_bytes),
-        Payload::V2 => event::from_v2_response(payload_bytes),
+        Payload::V1 => proxy::from_v1_response(payload_bytes),
+        Payload::V2 => proxy::from_v2_response(payload_bytes),
     };
     match mapped {
         Ok(r) => r.into_response().unwrap_or_else(|e| {
