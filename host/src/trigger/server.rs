@@ -72,14 +72,15 @@ pub async fn dispatch(
     req: Request<Incoming>,
     peer: SocketAddr,
 ) -> Response<Body> {
-    let path = req.uri().path().to_string();
+    // Cheap clones: a standard method is a tag, a URI shares its bytes.
+    let uri = req.uri().clone();
     let method = req.method().clone();
     let started = std::time::Instant::now();
     let response = route(service, req, peer).await;
     tracing::info!(
         target: "wasmfn::request",
         method = %method,
-        path = %path,
+        path = %uri.path(),
         status = response.status().as_u16(),
         micros = started.elapsed().as_micros() as u64,
         "request"
@@ -88,8 +89,9 @@ pub async fn dispatch(
 }
 
 async fn route(service: &Service, req: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
-    let path = req.uri().path().to_string();
-    match invoke_api::parse_head(req.method(), &path, req.uri().query(), req.headers()) {
+    let uri = req.uri().clone();
+    let path = uri.path();
+    match invoke_api::parse_head(req.method(), path, uri.query(), req.headers()) {
         Ok(Some(head)) if head.streamed => {
             return invoke_stream::invoke(service, head, req.into_body()).await
         }

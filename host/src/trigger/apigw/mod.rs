@@ -77,12 +77,17 @@ pub async fn route(service: &Service, req: HttpRequest) -> Response<Body> {
             stream::respond(service, function, event.into(), request).await
         }
         Resolution::Found(m) => {
+            // Only payload 2.0 carries the route key.
+            let route_key = match m.route.payload {
+                Payload::V1 => String::new(),
+                Payload::V2 => m.route.route_key(),
+            };
             call(
                 service,
                 &m.route.function,
                 m.route.payload,
                 &m.route.path,
-                &m.route.route_key(),
+                &route_key,
                 &m.params,
                 req,
             )
