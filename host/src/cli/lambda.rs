@@ -122,7 +122,12 @@ fn init(cli: &Cli) -> anyhow::Result<(std::sync::Arc<wasmfn::Function>, Duration
     let packaged = task_root.join(super::bundle::ARTIFACTS_DIR);
     // One execution environment: a pool for its in-flight invocations
     // (the spares above) and nothing more.
-    let mut options = cli.host_options_for(&config);
+    // Each in-flight invocation holds an instance while the spares it took
+    // are made again beside it: room for both, or a refill can take the
+    // slot the next invocation needs.
+    let in_flight = max_concurrency().unwrap_or(1);
+    let slots = u32::try_from(config.pool.spares.saturating_add(in_flight)).unwrap_or(u32::MAX);
+    let mut options = cli.host_options().sized_for(slots);
     // Baseline CPU features for this architecture, exactly as `wasmfn
     // package` compiled them, so that shipped artifacts match.
     options.engine.target = Some(super::bundle::host_triple().to_string());
