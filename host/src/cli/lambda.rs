@@ -120,11 +120,10 @@ fn init(cli: &Cli) -> anyhow::Result<(std::sync::Arc<wasmfn::Function>, Duration
     cli.apply_pool_flags(&mut config)?;
 
     let packaged = task_root.join(super::bundle::ARTIFACTS_DIR);
-    // One execution environment: a pool for its in-flight invocations
-    // (the spares above) and nothing more.
-    // Each in-flight invocation holds an instance while the spares it took
-    // are made again beside it: room for both, or a refill can take the
-    // slot the next invocation needs.
+    // One execution environment: a pool for its in-flight invocations and
+    // its spares, and nothing more. Both at once: each in-flight invocation
+    // holds an instance while the spare it took is made again beside it,
+    // and a refill must not take the slot the next invocation needs.
     let in_flight = max_concurrency().unwrap_or(1);
     let slots = u32::try_from(config.pool.spares.saturating_add(in_flight)).unwrap_or(u32::MAX);
     let mut options = cli.host_options().sized_for(slots);
