@@ -39,10 +39,18 @@ impl HttpResponse {
 
 /// Maps a payload 1.0 proxy response.
 pub fn from_v1_response(payload: &[u8]) -> Result<HttpResponse, String> {
-    match serde_json::from_slice::<ProxyResponse>(payload) {
-        Ok(proxy) if proxy.status_code.is_some() => proxy.into_http(),
-        _ => from_v1_tree(payload),
+    match typed(payload) {
+        Some(proxy) => proxy.into_http(),
+        None => from_v1_tree(payload),
     }
+}
+
+/// The fast read: `payload` as a proxy response with a `statusCode`, if it
+/// fits the typed fields.
+fn typed(payload: &[u8]) -> Option<ProxyResponse> {
+    serde_json::from_slice::<ProxyResponse>(payload)
+        .ok()
+        .filter(|proxy| proxy.status_code.is_some())
 }
 
 /// [`from_v1_response`] by way of a JSON tree only: the slow path, which
@@ -60,10 +68,8 @@ pub fn from_v1_tree(payload: &[u8]) -> Result<HttpResponse, String> {
 /// `statusCode`, otherwise any JSON value, returned as a 200 JSON body
 /// (HTTP API's "inferred" format).
 pub fn from_v2_response(payload: &[u8]) -> Result<HttpResponse, String> {
-    if let Ok(proxy) = serde_json::from_slice::<ProxyResponse>(payload) {
-        if proxy.status_code.is_some() {
-            return proxy.into_http();
-        }
+    if let Some(proxy) = typed(payload) {
+        return proxy.into_http();
     }
     let value = parse(payload)?;
     match value.as_object() {
