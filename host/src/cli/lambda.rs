@@ -113,10 +113,9 @@ fn init(cli: &Cli) -> anyhow::Result<(std::sync::Arc<wasmfn::Function>, Duration
     }
     // Lambda enforces the timeout through each event's deadline.
     let timeout = std::mem::replace(&mut config.timeout, Duration::from_secs(900));
-    if let Some(n) = max_concurrency() {
-        // One pooled instance per in-flight invocation, ready before /next.
-        config.pool.spares = config.pool.spares.max(n.saturating_sub(1));
-    }
+    let in_flight = max_concurrency().unwrap_or(1);
+    // One pooled instance per in-flight invocation, ready before /next.
+    config.pool.spares = config.pool.spares.max(in_flight.saturating_sub(1));
     cli.apply_pool_flags(&mut config)?;
 
     let packaged = task_root.join(super::bundle::ARTIFACTS_DIR);
@@ -124,7 +123,6 @@ fn init(cli: &Cli) -> anyhow::Result<(std::sync::Arc<wasmfn::Function>, Duration
     // its spares, and nothing more. Both at once: each in-flight invocation
     // holds an instance while the spare it took is made again beside it,
     // and a refill must not take the slot the next invocation needs.
-    let in_flight = max_concurrency().unwrap_or(1);
     let slots = u32::try_from(config.pool.spares.saturating_add(in_flight)).unwrap_or(u32::MAX);
     let mut options = cli.host_options().sized_for(slots);
     // Baseline CPU features for this architecture, exactly as `wasmfn
