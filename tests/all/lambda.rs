@@ -616,9 +616,99 @@ async fn a_per_function_package_holds_only_its_function_and_starts_without_compi
     );
 }
 
+/// The arm64 bootstrap, cross-built as README's deploy section says, when
+/// this machine can run it: the unpacked arm64 `--function hello` zip runs
+/// under qemu-user against the mock Runtime API and answers without
+/// compiling. `tests/run` installs qemu-user and the cross toolchain and
+/// builds the bootstrap before the suite.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_arm64_package_answers_under_qemu_user() {
+    let Some(qemu) = which("qemu-aarch64") else {
+        eprintln!("skipped: no qemu-aarch64 on PATH (Debian: apt-get install qemu-user)");
+        return;
+    };
+    let target_dir = std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| crate::support::root().join("target"));
+    let bootstrap = target_dir.join("aarch64-unknown-linux-gnu/lambda/wasmfn");
+    assert!(
+        bootstrap.exists(),
+        "qemu-aarch64 is here but {} is not: build it with `cargo build --profile lambda --target aarch64-unknown-linux-gnu -p wasmfn` (Debian: apt-get install gcc-aarch64-linux-gnu)",
+        bootstrap.display()
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let out = package(
+        dir.path(),
+        &[
+            "--arch",
+            "arm64",
+            "--function",
+            "hello",
+            "--bootstrap-arm64",
+            bootstrap.to_str().unwrap(),
+        ],
+    );
+    let task_root = dir.path().join("task");
+    let names = unzip(&out.join("pkg-hello-arm64.zip"), &task_root);
+    assert!(names.contains(&"bootstrap".to_string()), "{names:?}");
+    let shipped = std::fs::read(task_root.join("bootstrap")).unwrap();
+    assert_eq!(
+        elf_machine(&shipped),
+        183,
+        "the bootstrap is an AArch64 binary"
+    );
+
+    let mut command = Command::new(qemu);
+    // The cross toolchain's arm64 libc and loader.
+    command
+        .args(["-L", "/usr/aarch64-linux-gnu"])
+        .arg(task_root.join("bootstrap"));
+    let (posted, stderr) = run_bootstrap_with(
+        command,
+        dir.path(),
+        &task_root,
+        vec![event("first", json!({})), event("second", json!({}))],
+    )
+    .await;
+    assert_eq!(
+        posted[0].path, "/2018-06-01/runtime/invocation/first/response",
+        "{stderr}"
+    );
+    assert_eq!(posted[0].body["statusCode"], 200, "{stderr}");
+    assert_eq!(
+        posted[1].path, "/2018-06-01/runtime/invocation/second/response",
+        "a warm second invocation: {stderr}"
+    );
+    assert!(!stderr.contains("compil"), "no compilation: {stderr}");
+}
+
+/// `name`'s path on PATH.
+fn which(name: &str) -> Option<std::path::PathBuf> {
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|dir| dir.join(name))
+        .find(|path| path.is_file())
+}
+
 /// Starts an unpacked package as Lambda starts it, runs `events` through it
 /// and returns what it posted and printed.
 async fn run_bootstrap(
+    dir: &std::path::Path,
+    task_root: &std::path::Path,
+    events: Vec<Next>,
+) -> (Vec<Posted>, String) {
+    run_bootstrap_with(
+        Command::new(task_root.join("bootstrap")),
+        dir,
+        task_root,
+        events,
+    )
+    .await
+}
+
+/// [`run_bootstrap`] with `command` as the process that runs `bootstrap`
+/// (for example an emulator given it as an argument).
+async fn run_bootstrap_with(
+    mut command: Command,
     dir: &std::path::Path,
     task_root: &std::path::Path,
     events: Vec<Next>,
@@ -629,7 +719,7 @@ async fn run_bootstrap(
     let port = serve_mock(mock.clone()).await;
     let log = dir.join("bootstrap.log");
     // Started as Lambda starts it: `bootstrap`, no arguments, no cache flag.
-    let child = Command::new(task_root.join("bootstrap"))
+    let child = command
         .env_clear()
         .env("AWS_LAMBDA_RUNTIME_API", format!("127.0.0.1:{port}"))
         .env("_HANDLER", "hello")

@@ -1,7 +1,8 @@
 """`wasmfn package`'s SAM templates are valid CloudFormation: cfn-lint, the
 linter AWS publishes, passes them, for the whole service and for
-per-function packages. (For arm64, which this machine has no bootstrap
-for: the templates are the same, and the zips are written fast.)"""
+per-function packages. (For arm64, given no bootstrap: the templates are
+the same and the zips are written fast. The arm64 bootstrap itself runs
+under qemu-user in tests/all/lambda.rs.)"""
 
 import subprocess
 import sys

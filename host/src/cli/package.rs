@@ -64,8 +64,10 @@ pub struct PackageArgs {
     #[arg(long = "function", value_name = "NAME")]
     functions: Vec<String>,
 
-    /// The host binary built for arm64 Linux (for example with
-    /// `cargo zigbuild --release --target aarch64-unknown-linux-gnu`).
+    /// The host binary built for arm64 Linux: on x86_64, with Debian's
+    /// `gcc-aarch64-linux-gnu`, `cargo build --profile lambda --target
+    /// aarch64-unknown-linux-gnu -p wasmfn` builds it as
+    /// `target/aarch64-unknown-linux-gnu/lambda/wasmfn`.
     #[arg(long, value_name = "FILE")]
     bootstrap_arm64: Option<PathBuf>,
 }
