@@ -9,9 +9,15 @@ local stand-in for Lambda's Runtime API), timed from exec to its first
 Both sides run in one run, interleaved: wasmfn's packaged `hello` (an
 unpacked `wasmfn package --function hello` zip) and the floor, the same
 handler as a native `lambda_runtime` binary built with the same profile.
+The bootstrap is built without the compiler, as the deploy section of
+README.md builds it; `target/release/wasmfn` packages it.
 
-    cargo build --profile lambda -p wasmfn -p lambda-hello-native
+    cargo build --profile lambda -p wasmfn -p lambda-hello-native --no-default-features
+    cargo build --release
     benches/init_duration.py [--runs 50]
+
+`--bootstrap` may be given several times (builds of other profiles, say):
+each is packaged with the same artifacts and measured in the same run.
 """
 
 import argparse
@@ -113,37 +119,45 @@ def cold_start(command, env):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=50)
-    parser.add_argument("--bootstrap", type=Path, default=ROOT / "target/lambda/wasmfn")
+    parser.add_argument("--bootstrap", type=Path, action="append",
+                        help="a bootstrap to measure (repeatable; "
+                        "default: target/lambda/wasmfn)")
     parser.add_argument("--native", type=Path,
                         default=ROOT / "target/lambda/lambda-hello-native")
+    parser.add_argument("--wasmfn", type=Path, default=ROOT / "target/release/wasmfn",
+                        help="the wasmfn that packages (it needs the compiler)")
     args = parser.parse_args()
-    for binary in (args.bootstrap, args.native):
+    bootstraps = args.bootstrap or [ROOT / "target/lambda/wasmfn"]
+    for binary in (*bootstraps, args.native, args.wasmfn):
         if not binary.is_file():
             raise SystemExit(
-                f"{binary} is missing: build it with "
-                "`cargo build --profile lambda -p wasmfn -p lambda-hello-native`")
+                f"{binary} is missing: build it with `cargo build --profile lambda "
+                "-p wasmfn -p lambda-hello-native --no-default-features` and "
+                "`cargo build --release`")
 
     work = Path(tempfile.mkdtemp(prefix="wasmfn-init-"))
-    subprocess.run(
-        [str(args.bootstrap), "--cache-dir", str(work / "cache"), "package",
-         "--manifest", str(ROOT / "serverless.yml"), "--out", str(work / "dist"),
-         "--function", "hello", "--bootstrap-x86_64", str(args.bootstrap)],
-        check=True, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    task = work / "task"
-    zip_path = next((work / "dist").glob("*-hello-x86_64.zip"))
-    with zipfile.ZipFile(zip_path) as z:
-        z.extractall(task)
-    (task / "bootstrap").chmod(0o755)
-
     base = {"PATH": os.environ.get("PATH", ""), "HOME": str(work),
             "AWS_LAMBDA_FUNCTION_NAME": "hello", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
             "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST", "AWS_REGION": "us-east-1"}
-    sides = {
-        "wasmfn": ([str(task / "bootstrap")],
-                   {**base, "_HANDLER": "hello", "LAMBDA_TASK_ROOT": str(task)}),
-        "native": ([str(args.native)],
-                   {**base, "_HANDLER": "bootstrap", "LAMBDA_TASK_ROOT": str(work)}),
-    }
+    sides, sizes = {}, {}
+    for n, bootstrap in enumerate(bootstraps):
+        name = "wasmfn" if len(bootstraps) == 1 else f"wasmfn {n + 1}"
+        dist, task = work / f"dist-{n}", work / f"task-{n}"
+        subprocess.run(
+            [str(args.wasmfn), "--cache-dir", str(work / "cache"), "package",
+             "--manifest", str(ROOT / "serverless.yml"), "--out", str(dist),
+             "--function", "hello", "--bootstrap-x86_64", str(bootstrap)],
+            check=True, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        zip_path = next(dist.glob("*-hello-x86_64.zip"))
+        with zipfile.ZipFile(zip_path) as z:
+            z.extractall(task)
+        (task / "bootstrap").chmod(0o755)
+        sides[name] = ([str(task / "bootstrap")],
+                       {**base, "_HANDLER": "hello", "LAMBDA_TASK_ROOT": str(task)})
+        sizes[name] = (bootstrap, (task / "bootstrap").stat().st_size, zip_path.stat().st_size)
+    sides["native"] = ([str(args.native)],
+                       {**base, "_HANDLER": "bootstrap", "LAMBDA_TASK_ROOT": str(work)})
+
     samples = {name: ([], []) for name in sides}
     for name, (command, env) in sides.items():  # one unmeasured start each
         cold_start(command, env)
@@ -157,14 +171,15 @@ def main():
            for name, (n, r) in samples.items()}
     print(f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {os.cpu_count()} cores, "
           f"{args.runs} interleaved cold starts each, p50:")
-    print(f"{'':8} {'exec → /next':>14} {'exec → /response':>18}")
+    width = max(len(name) for name in sides)
+    print(f"{'':{width}} {'exec → /next':>14} {'exec → /response':>18}")
     for name, (n, r) in p50.items():
-        print(f"{name:8} {n:11.2f} ms {r:15.2f} ms")
-    print(f"wasmfn / native: /next {p50['wasmfn'][0] / p50['native'][0]:.2f}× (target ≤ 2×), "
-          f"/response {p50['wasmfn'][1] / p50['native'][1]:.2f}× (target ≤ 3×)")
-    sizes = {"bootstrap": (task / "bootstrap").stat().st_size, "zip": zip_path.stat().st_size}
-    print(f"bootstrap {sizes['bootstrap'] / 2**20:.1f} MiB, hello's zip "
-          f"{sizes['zip'] / 2**20:.1f} MiB")
+        print(f"{name:{width}} {n:11.2f} ms {r:15.2f} ms")
+    native = p50["native"]
+    for name, (bootstrap, size, zipped) in sizes.items():
+        print(f"{name}: {bootstrap}: bootstrap {size / 1e6:.1f} MB, hello's zip "
+              f"{zipped / 1e6:.1f} MB; / native: /next {p50[name][0] / native[0]:.2f}× "
+              f"(target ≤ 2×), /response {p50[name][1] / native[1]:.2f}× (target ≤ 3×)")
 
 
 if __name__ == "__main__":

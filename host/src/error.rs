@@ -157,6 +157,19 @@ pub enum LoadError {
         /// What went wrong, with the guest's error.
         message: String,
     },
+    /// No precompiled artifact of the component fits this engine, and this
+    /// build of wasmfn has no compiler to make one (a Lambda bootstrap
+    /// built without the `compiler` feature).
+    #[error("this wasmfn was built without its compiler (`--no-default-features`) and cannot {what} `{path}`: it only runs what `wasmfn package` ships, precompiled, and no artifact of that component in `{dir}` fits this CPU and engine. Package it with `wasmfn package` (for this architecture, by the same wasmfn version), or use a wasmfn built with its default features")]
+    NoCompiler {
+        /// The component.
+        path: PathBuf,
+        /// Where the artifact was looked for.
+        dir: PathBuf,
+        /// What it would have done: "compile", "take the SnapStart
+        /// snapshot of".
+        what: &'static str,
+    },
     /// The artifact cache could not be written or read.
     #[error("artifact cache at `{dir}`: {message}")]
     Cache {

@@ -50,6 +50,12 @@
 //! A guest cannot take the host down: traps, timeouts, memory exhaustion,
 //! panics and `exit` all come back as errors, and the instance they happened
 //! in is thrown away.
+//!
+//! The `compiler` feature (on by default) is Cranelift and everything that
+//! compiles: first-use compiles, SnapStart snapshots, `wasmfn package`.
+//! Without it the crate only maps precompiled artifacts, which is all a
+//! packaged Lambda bootstrap does, and [`LoadError::NoCompiler`] says so
+//! wherever it would have compiled.
 
 pub mod aws;
 pub mod bindings;

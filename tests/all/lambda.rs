@@ -616,11 +616,13 @@ async fn a_per_function_package_holds_only_its_function_and_starts_without_compi
     );
 }
 
-/// The arm64 bootstrap, cross-built as README's deploy section says, when
-/// this machine can run it: the unpacked arm64 `--function hello` zip runs
-/// under qemu-user against the mock Runtime API and answers without
-/// compiling. `tests/run` installs qemu-user and the cross toolchain and
-/// builds the bootstrap before the suite.
+/// The arm64 bootstrap, cross-built without the compiler as README's
+/// deploy section says, when this machine can run it: the unpacked arm64
+/// `--function hello` zip runs under qemu-user against the mock Runtime API
+/// and answers from the artifact compiled here on x86_64; without that
+/// artifact its init fails, naming the component and the fix. `tests/run`
+/// installs qemu-user and the cross toolchain and builds the bootstrap
+/// before the suite.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_arm64_package_answers_under_qemu_user() {
     let Some(qemu) = which("qemu-aarch64") else {
@@ -633,7 +635,7 @@ async fn the_arm64_package_answers_under_qemu_user() {
     let bootstrap = target_dir.join("aarch64-unknown-linux-gnu/lambda/wasmfn");
     assert!(
         bootstrap.exists(),
-        "qemu-aarch64 is here but {} is not: build it with `cargo build --profile lambda --target aarch64-unknown-linux-gnu -p wasmfn` (Debian: apt-get install gcc-aarch64-linux-gnu)",
+        "qemu-aarch64 is here but {} is not: build it with `cargo build --profile lambda --target aarch64-unknown-linux-gnu -p wasmfn --no-default-features` (Debian: apt-get install gcc-aarch64-linux-gnu)",
         bootstrap.display()
     );
     let dir = tempfile::tempdir().unwrap();
@@ -658,13 +660,16 @@ async fn the_arm64_package_answers_under_qemu_user() {
         "the bootstrap is an AArch64 binary"
     );
 
-    let mut command = Command::new(qemu);
-    // The cross toolchain's arm64 libc and loader.
-    command
-        .args(["-L", "/usr/aarch64-linux-gnu"])
-        .arg(task_root.join("bootstrap"));
+    let under_qemu = || {
+        let mut command = Command::new(&qemu);
+        // The cross toolchain's arm64 libc and loader.
+        command
+            .args(["-L", "/usr/aarch64-linux-gnu"])
+            .arg(task_root.join("bootstrap"));
+        command
+    };
     let (posted, stderr) = run_bootstrap_with(
-        command,
+        under_qemu(),
         dir.path(),
         &task_root,
         vec![event("first", json!({})), event("second", json!({}))],
@@ -680,6 +685,19 @@ async fn the_arm64_package_answers_under_qemu_user() {
         "a warm second invocation: {stderr}"
     );
     assert!(!stderr.contains("compil"), "no compilation: {stderr}");
+
+    // The same package without its artifact: a bootstrap with no compiler
+    // cannot start, and says why.
+    std::fs::remove_dir_all(task_root.join("artifacts")).unwrap();
+    let (posted, stderr) = run_bootstrap_with(under_qemu(), dir.path(), &task_root, vec![]).await;
+    assert_eq!(posted[0].path, "/2018-06-01/runtime/init/error", "{stderr}");
+    let message = posted[0].body["errorMessage"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("built without its compiler")
+            && message.contains("hello")
+            && message.contains("wasmfn package"),
+        "{message}"
+    );
 }
 
 /// `name`'s path on PATH.
@@ -706,14 +724,15 @@ async fn run_bootstrap(
 }
 
 /// [`run_bootstrap`] with `command` as the process that runs `bootstrap`
-/// (for example an emulator given it as an argument).
+/// (for example an emulator given it as an argument). With no events it
+/// waits for the one post of a failed start.
 async fn run_bootstrap_with(
     mut command: Command,
     dir: &std::path::Path,
     task_root: &std::path::Path,
     events: Vec<Next>,
 ) -> (Vec<Posted>, String) {
-    let n = events.len();
+    let n = events.len().max(1);
     let mock = Arc::new(Mock::default());
     *mock.events.lock().unwrap() = VecDeque::from(events);
     let port = serve_mock(mock.clone()).await;

@@ -49,8 +49,9 @@ pub struct PackageArgs {
     out: PathBuf,
 
     /// The host binary to ship for x86_64 (default: this one, on x86_64):
-    /// `cargo build --profile lambda` builds it without debug information,
-    /// as `target/lambda/wasmfn`.
+    /// `cargo build --profile lambda -p wasmfn --no-default-features` builds
+    /// it without debug information or the compiler, as
+    /// `target/lambda/wasmfn`.
     #[arg(
         long = "bootstrap-x86_64",
         alias = "bootstrap-x86-64",
@@ -66,8 +67,8 @@ pub struct PackageArgs {
 
     /// The host binary built for arm64 Linux: on x86_64, with Debian's
     /// `gcc-aarch64-linux-gnu`, `cargo build --profile lambda --target
-    /// aarch64-unknown-linux-gnu -p wasmfn` builds it as
-    /// `target/aarch64-unknown-linux-gnu/lambda/wasmfn`.
+    /// aarch64-unknown-linux-gnu -p wasmfn --no-default-features` builds it
+    /// as `target/aarch64-unknown-linux-gnu/lambda/wasmfn`.
     #[arg(long, value_name = "FILE")]
     bootstrap_arm64: Option<PathBuf>,
 }
@@ -183,7 +184,7 @@ pub fn run(cli: &Cli, args: &PackageArgs) -> anyhow::Result<ExitCode> {
             warn_if_over_limits(&zip_path)?;
             if bootstrap.is_none() {
                 eprintln!(
-                    "wasmfn: WARNING: {zip} has no bootstrap: build the host for {triple} (e.g. `cargo zigbuild --profile lambda --target {triple}`) and pass --bootstrap-{arch} FILE",
+                    "wasmfn: WARNING: {zip} has no bootstrap: build the host for {triple} (e.g. `cargo build --profile lambda -p wasmfn --no-default-features --target {triple}`) and pass --bootstrap-{arch} FILE",
                     zip = zip_path.display()
                 );
             }
@@ -228,7 +229,7 @@ fn warn_if_over_limits(path: &Path) -> anyhow::Result<()> {
     };
     if zipped > ZIPPED_LIMIT || unzipped > UNZIPPED_LIMIT {
         eprintln!(
-            "wasmfn: WARNING: {} is {:.1} MB zipped, {:.1} MB unzipped: over Lambda's limits of 50 MB for a direct upload and 250 MB unzipped. Ship the bootstrap built without debug information: `cargo build --profile lambda`, then `--bootstrap-x86_64 target/lambda/wasmfn` (or --bootstrap-arm64 with the arm64 build); `--function NAME` packages one function at a time",
+            "wasmfn: WARNING: {} is {:.1} MB zipped, {:.1} MB unzipped: over Lambda's limits of 50 MB for a direct upload and 250 MB unzipped. Ship the bootstrap built without debug information or the compiler: `cargo build --profile lambda -p wasmfn --no-default-features`, then `--bootstrap-x86_64 target/lambda/wasmfn` (or --bootstrap-arm64 with the arm64 build); `--function NAME` packages one function at a time",
             path.display(),
             zipped as f64 / (1 << 20) as f64,
             unzipped as f64 / (1 << 20) as f64,

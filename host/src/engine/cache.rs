@@ -20,16 +20,19 @@
 //! of its code, not one each.
 
 use std::collections::HashMap;
+#[cfg(feature = "compiler")]
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+#[cfg(feature = "compiler")]
 use sha2::{Digest, Sha256};
 use wasmtime::component::Component;
 use wasmtime::Engine;
 
 use super::wasm_file::{hex, WasmFile};
+#[cfg(feature = "compiler")]
 use crate::error::LoadError;
 use crate::function::{ArtifactSource, LoadStats};
 
@@ -40,9 +43,14 @@ const MAX_LOADED: usize = 64;
 #[derive(Debug, Clone)]
 pub struct ArtifactCache {
     dir: PathBuf,
-    /// The artifacts this process has loaded, by path.
-    loaded: Arc<Mutex<HashMap<PathBuf, Component>>>,
+    /// The artifacts this process has loaded (path and component), by the
+    /// component's digest: one cache serves one engine.
+    loaded: Arc<Mutex<Loaded>>,
 }
+
+/// A process's loaded artifacts: by component digest, its path and the
+/// component.
+type Loaded = HashMap<[u8; 32], (PathBuf, Component)>;
 
 impl ArtifactCache {
     /// A cache rooted at `dir` (created on first write).
@@ -76,11 +84,13 @@ impl ArtifactCache {
     }
 
     /// The artifact path for `wasm` under `engine`.
+    #[cfg(feature = "compiler")]
     pub fn artifact_path(&self, engine: &Engine, wasm: &[u8]) -> PathBuf {
         self.artifact_path_of(engine, &Sha256::digest(wasm).into())
     }
 
     /// The artifact path for a component of SHA-256 `digest` under `engine`.
+    #[cfg(feature = "compiler")]
     pub fn artifact_path_of(&self, engine: &Engine, digest: &[u8; 32]) -> PathBuf {
         let mut engine_hash = ShaHasher(Sha256::new());
         engine
@@ -94,24 +104,55 @@ impl ArtifactCache {
         ))
     }
 
-    /// Returns the artifact for `wasm` if it is cached (without reading the
-    /// component), otherwise compiles it with `compile` (which reports
-    /// progress however the caller likes) and caches the result.
-    pub fn load_or_compile(
-        &self,
-        engine: &Engine,
-        wasm: &mut WasmFile,
-        compile: impl FnOnce(&[u8]) -> Result<Vec<u8>, LoadError>,
-    ) -> Result<(Component, LoadStats), LoadError> {
-        let artifact = self.artifact_path_of(engine, wasm.digest());
+    /// The files that may hold the component of `digest` compiled for
+    /// `engine`.
+    ///
+    /// With the compiler, the one named by the engine's compatibility hash.
+    /// Without it the engine cannot name its own artifacts (wasmtime derives
+    /// that hash from the compiler's settings), so every artifact of the
+    /// component is a candidate, and wasmtime's check on deserializing
+    /// (its version, the target, the CPU's features, the engine's settings)
+    /// says which one fits. A package holds one per component.
+    fn candidates(&self, engine: &Engine, digest: &[u8; 32]) -> Vec<PathBuf> {
+        #[cfg(feature = "compiler")]
+        {
+            vec![self.artifact_path_of(engine, digest)]
+        }
+        #[cfg(not(feature = "compiler"))]
+        {
+            let _ = engine;
+            let prefix = format!("{}-", hex(&digest[..16]));
+            let mut found: Vec<PathBuf> = std::fs::read_dir(&self.dir)
+                .into_iter()
+                .flatten()
+                .flatten()
+                .map(|entry| entry.path())
+                .filter(|path| {
+                    path.extension().is_some_and(|e| e == "cwasm")
+                        && path
+                            .file_name()
+                            .and_then(|n| n.to_str())
+                            .is_some_and(|n| n.starts_with(&prefix))
+                })
+                .collect();
+            found.sort();
+            found
+        }
+    }
+
+    /// The artifact of `wasm` for `engine` if one is cached, without reading
+    /// the component: the one this process already loaded, else one mapped
+    /// from the cache directory.
+    pub fn load(&self, engine: &Engine, wasm: &WasmFile) -> Option<(Component, LoadStats)> {
+        let digest = *wasm.digest();
         let loaded = self
             .loaded
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .get(&artifact)
+            .get(&digest)
             .cloned();
-        if let Some(component) = loaded {
-            return Ok((
+        if let Some((artifact, component)) = loaded {
+            return Some((
                 component,
                 LoadStats {
                     source: ArtifactSource::Cache,
@@ -121,33 +162,18 @@ impl ArtifactCache {
                 },
             ));
         }
-        let (component, stats) = self.load_file_or_compile(engine, wasm, artifact, compile)?;
-        let mut loaded = self.loaded.lock().unwrap_or_else(|p| p.into_inner());
-        // Bounded, so that a long `serve --watch` of rebuilt components
-        // does not keep every old one mapped.
-        if loaded.len() >= MAX_LOADED {
-            loaded.clear();
-        }
-        loaded.insert(stats.artifact.clone(), component.clone());
-        drop(loaded);
-        Ok((component, stats))
-    }
-
-    fn load_file_or_compile(
-        &self,
-        engine: &Engine,
-        wasm: &mut WasmFile,
-        artifact: PathBuf,
-        compile: impl FnOnce(&[u8]) -> Result<Vec<u8>, LoadError>,
-    ) -> Result<(Component, LoadStats), LoadError> {
-        if artifact.exists() {
+        for artifact in self.candidates(engine, &digest) {
+            if !artifact.exists() {
+                continue;
+            }
             let start = Instant::now();
-            // SAFETY: the file was written by `precompile_component` of an
-            // engine with the same compatibility hash (it is in the name),
-            // into a directory only this cache writes, by an atomic rename.
+            // SAFETY: the file was written by `precompile_component` into a
+            // directory only this cache (or `wasmfn package`) writes, by an
+            // atomic rename; wasmtime checks that it fits the engine.
             match unsafe { Component::deserialize_file(engine, &artifact) } {
                 Ok(component) => {
-                    return Ok((
+                    self.keep(digest, &artifact, &component);
+                    return Some((
                         component,
                         LoadStats {
                             source: ArtifactSource::Cache,
@@ -155,20 +181,45 @@ impl ArtifactCache {
                             load: start.elapsed(),
                             artifact,
                         },
-                    ))
+                    ));
                 }
-                Err(e) => {
-                    // A truncated or foreign file: recompile over it.
-                    tracing::warn!("discarding unusable artifact {}: {e:#}", artifact.display());
-                }
+                // A truncated or foreign file: compiled again over it.
+                Err(e) => tracing::warn!("not using the artifact {}: {e:#}", artifact.display()),
             }
         }
+        None
+    }
 
+    /// Returns the artifact for `wasm` if it is cached (without reading the
+    /// component), otherwise compiles it with `compile` (which reports
+    /// progress however the caller likes) and caches the result.
+    #[cfg(feature = "compiler")]
+    pub fn load_or_compile(
+        &self,
+        engine: &Engine,
+        wasm: &mut WasmFile,
+        compile: impl FnOnce(&[u8]) -> Result<Vec<u8>, LoadError>,
+    ) -> Result<(Component, LoadStats), LoadError> {
+        match self.load(engine, wasm) {
+            Some(found) => Ok(found),
+            None => self.compile(engine, wasm, compile),
+        }
+    }
+
+    /// Compiles `wasm` with `compile` and caches the result.
+    #[cfg(feature = "compiler")]
+    pub fn compile(
+        &self,
+        engine: &Engine,
+        wasm: &mut WasmFile,
+        compile: impl FnOnce(&[u8]) -> Result<Vec<u8>, LoadError>,
+    ) -> Result<(Component, LoadStats), LoadError> {
         // The bytes to compile are those read now, and the artifact is
         // named by their digest (the file may have changed since it was
         // opened).
         wasm.bytes()?;
-        let artifact = self.artifact_path_of(engine, wasm.digest());
+        let digest = *wasm.digest();
+        let artifact = self.artifact_path_of(engine, &digest);
         let path = wasm.path().to_owned();
         let bytes = wasm.bytes()?;
         let start = Instant::now();
@@ -176,13 +227,14 @@ impl ArtifactCache {
         let compile_time = start.elapsed();
         self.write_atomically(&artifact, &bytes)?;
         let start = Instant::now();
-        // SAFETY: as above; we just wrote this file from our own engine.
+        // SAFETY: we just wrote this file from our own engine.
         let component = unsafe { Component::deserialize_file(engine, &artifact) }.map_err(|e| {
             LoadError::Invalid {
                 path: path.to_owned(),
                 message: format!("{e:#}"),
             }
         })?;
+        self.keep(digest, &artifact, &component);
         Ok((
             component,
             LoadStats {
@@ -194,8 +246,21 @@ impl ArtifactCache {
         ))
     }
 
+    /// Keeps `component` for later loads of the component of `digest` in
+    /// this process.
+    fn keep(&self, digest: [u8; 32], artifact: &Path, component: &Component) {
+        let mut loaded = self.loaded.lock().unwrap_or_else(|p| p.into_inner());
+        // Bounded, so that a long `serve --watch` of rebuilt components
+        // does not keep every old one mapped.
+        if loaded.len() >= MAX_LOADED {
+            loaded.clear();
+        }
+        loaded.insert(digest, (artifact.to_owned(), component.clone()));
+    }
+
     /// Writes `bytes` to `path` so that a concurrent reader sees either no
     /// file or the whole file, never a prefix.
+    #[cfg(feature = "compiler")]
     pub(super) fn write_atomically(&self, path: &Path, bytes: &[u8]) -> Result<(), LoadError> {
         let err = |message: String| LoadError::Cache {
             dir: self.dir.clone(),
@@ -215,8 +280,10 @@ impl ArtifactCache {
 
 /// Feeds `Hash` output into SHA-256, so that the engine hash is stable across
 /// processes (std's `DefaultHasher` makes no such promise).
+#[cfg(feature = "compiler")]
 pub(super) struct ShaHasher(pub(super) Sha256);
 
+#[cfg(feature = "compiler")]
 impl Hasher for ShaHasher {
     fn finish(&self) -> u64 {
         // Never consulted: only the SHA-256 digest is read.

@@ -88,6 +88,7 @@ impl Host {
     /// Compiles `wasm` with this host's engine (which may target another
     /// machine) without loading it: the artifact's file name in a cache
     /// directory, and its bytes. For packaging.
+    #[cfg(feature = "compiler")]
     pub fn precompile(&self, path: &Path, wasm: &[u8]) -> Result<(String, Vec<u8>), LoadError> {
         super::wasm_file::check_header(path, wasm)?;
         let engine = self.engine.engine();
@@ -104,6 +105,28 @@ impl Host {
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
         Ok((name, bytes))
+    }
+
+    /// Compiles `wasm` into the cache, telling `observer`.
+    #[cfg(feature = "compiler")]
+    pub(super) fn compile(
+        &self,
+        wasm: &mut WasmFile,
+        observer: &dyn LoadObserver,
+    ) -> Result<(wasmtime::component::Component, LoadStats), LoadError> {
+        let path = wasm.path().to_owned();
+        let engine = self.engine.engine();
+        let (component, stats) = self.cache.compile(engine, wasm, |bytes| {
+            observer.compiling(&path);
+            engine
+                .precompile_component(bytes)
+                .map_err(|e| LoadError::Invalid {
+                    path: path.to_owned(),
+                    message: format!("{e:#}"),
+                })
+        })?;
+        observer.compiled(&path, stats.compile, &stats.artifact);
+        Ok((component, stats))
     }
 
     /// Loads the component at `path` as a function: reads it, takes its
@@ -162,21 +185,12 @@ impl Host {
         } else {
             wasm
         };
-        let path = wasm.path().to_owned();
-        let path = path.as_path();
         let engine = self.engine.engine();
-        let (component, stats) = self.cache.load_or_compile(engine, &mut wasm, |bytes| {
-            observer.compiling(path);
-            engine
-                .precompile_component(bytes)
-                .map_err(|e| LoadError::Invalid {
-                    path: path.to_owned(),
-                    message: format!("{e:#}"),
-                })
-        })?;
-        if stats.source == ArtifactSource::Compiled {
-            observer.compiled(path, stats.compile, &stats.artifact);
-        }
+        let (component, stats) = match self.cache.load(engine, &wasm) {
+            Some(found) => found,
+            None => self.compile(&mut wasm, observer)?,
+        };
+        let path = wasm.path();
         // A snapshot's instances start where `init` left off.
         config.snap_start |= restored;
         let run_init = !config.snap_start;
@@ -191,11 +205,13 @@ impl Host {
     }
 
     /// The options it was made with.
+    #[cfg(feature = "compiler")]
     pub(super) fn options(&self) -> &HostOptions {
         &self.options
     }
 
     /// The wasmtime engine.
+    #[cfg(feature = "compiler")]
     pub(super) fn engine(&self) -> &wasmtime::Engine {
         self.engine.engine()
     }

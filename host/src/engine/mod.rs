@@ -8,13 +8,21 @@
 //! SnapStart's snapshots are taken here too (`snapshot`): on an engine of
 //! their own, made for each one.
 //!
+//! Compiling (Cranelift, and the snapshots, whose instrumented components
+//! are compiled) is the `compiler` feature's; a build without it
+//! (`without_compiler`) only maps precompiled artifacts, and says so where
+//! it would have compiled.
+//!
 //! May import: `function` and everything below it. `Host` (in `host`) is
 //! the top of the core: it links and loads functions.
 
 pub mod cache;
 pub mod host;
+#[cfg(feature = "compiler")]
 pub mod snapshot;
 pub mod wasm_file;
+#[cfg(not(feature = "compiler"))]
+mod without_compiler;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -106,6 +114,7 @@ impl WasmEngine {
     /// baseline compiler, in a fraction of Cranelift's time (the snapshot
     /// itself is compiled by the host's engine, with Cranelift). A component
     /// Winch cannot compile is compiled by Cranelift without optimizing.
+    #[cfg(feature = "compiler")]
     pub fn for_snapshots(options: &EngineOptions, winch: bool) -> anyhow::Result<Self> {
         let options = EngineOptions {
             pooling: PoolingMode::Off,

@@ -16,6 +16,7 @@ pub mod limits;
 pub mod log_stream;
 pub mod logs;
 pub mod response;
+#[cfg(feature = "compiler")]
 pub mod snapshot;
 pub mod state;
 pub mod template;
@@ -75,6 +76,7 @@ type InitFunc = TypedFunc<(), (Result<(), bindings::FunctionError>,)>;
 pub struct Instance {
     store: Store<InstanceState>,
     /// The component instance, which a snapshot reads its state from.
+    #[cfg_attr(not(feature = "compiler"), allow(dead_code))]
     component: wasmtime::component::Instance,
     handle: Func,
     /// `handle-stream`, when the guest streams its responses itself.

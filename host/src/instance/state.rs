@@ -88,6 +88,7 @@ impl InstanceState {
 
     /// The host resources the guest holds handles to, by kind: files and
     /// directories, streams, and the rest (buckets, requests, pollables).
+    #[cfg(feature = "compiler")]
     pub(super) fn open_handles(&mut self) -> [usize; 3] {
         let mut kinds = [0; 3];
         for entry in self.table.iter_mut() {
