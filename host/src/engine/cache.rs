@@ -190,22 +190,6 @@ impl ArtifactCache {
         None
     }
 
-    /// Returns the artifact for `wasm` if it is cached (without reading the
-    /// component), otherwise compiles it with `compile` (which reports
-    /// progress however the caller likes) and caches the result.
-    #[cfg(feature = "compiler")]
-    pub fn load_or_compile(
-        &self,
-        engine: &Engine,
-        wasm: &mut WasmFile,
-        compile: impl FnOnce(&[u8]) -> Result<Vec<u8>, LoadError>,
-    ) -> Result<(Component, LoadStats), LoadError> {
-        match self.load(engine, wasm) {
-            Some(found) => Ok(found),
-            None => self.compile(engine, wasm, compile),
-        }
-    }
-
     /// Compiles `wasm` with `compile` and caches the result.
     #[cfg(feature = "compiler")]
     pub fn compile(
