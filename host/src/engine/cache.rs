@@ -183,7 +183,8 @@ impl ArtifactCache {
                         },
                     ));
                 }
-                // A truncated or foreign file: compiled again over it.
+                // A truncated or foreign file: compiled again over it (or,
+                // without the compiler, the next candidate tried).
                 Err(e) => tracing::warn!("not using the artifact {}: {e:#}", artifact.display()),
             }
         }

@@ -129,6 +129,21 @@ impl Host {
         Ok((component, stats))
     }
 
+    /// The SnapStart snapshot of the component at `path` under `config`,
+    /// taken now unless it is cached: the path of its `.wasm` in the cache.
+    /// A snapshot is itself a component; packages ship it in place of the
+    /// function's own.
+    pub fn snapshot(&self, path: &Path, config: &FunctionConfig) -> Result<PathBuf, LoadError> {
+        let mut wasm = WasmFile::open(path, &self.cache().digests_dir())?;
+        if wasm.is_snapshot() {
+            return Ok(path.to_owned());
+        }
+        Ok(self
+            .snapshot_of(&mut wasm, config, &Quiet)?
+            .path()
+            .to_owned())
+    }
+
     /// Loads the component at `path` as a function: reads it, takes its
     /// precompiled artifact from the cache (compiling it on first use),
     /// checks its exports and imports, and prepares instantiation.

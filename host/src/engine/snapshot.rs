@@ -23,7 +23,7 @@
 //! starts as a copy of it, as SnapStart snapshots the disk too.
 
 use std::hash::{Hash, Hasher as _};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use sha2::{Digest, Sha256};
 use wasmtime::component::Component;
@@ -37,21 +37,6 @@ use crate::error::LoadError;
 use crate::function::FunctionConfig;
 
 impl Host {
-    /// The SnapStart snapshot of the component at `path` under `config`,
-    /// taken now unless it is cached: the path of its `.wasm` in the cache.
-    /// A snapshot is itself a component; packages ship it in place of the
-    /// function's own.
-    pub fn snapshot(&self, path: &Path, config: &FunctionConfig) -> Result<PathBuf, LoadError> {
-        let mut wasm = WasmFile::open(path, &self.cache().digests_dir())?;
-        if wasm.is_snapshot() {
-            return Ok(path.to_owned());
-        }
-        Ok(self
-            .snapshot_of(&mut wasm, config, &super::host::Quiet)?
-            .path()
-            .to_owned())
-    }
-
     /// The snapshot of `wasm`'s `init` under `config`, taken now unless it
     /// is cached.
     pub(super) fn snapshot_of(

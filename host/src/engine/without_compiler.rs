@@ -6,7 +6,7 @@
 //! fitting artifact, a SnapStart snapshot not shipped, packaging) fails
 //! with [`LoadError::NoCompiler`], which names the component and the fix.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use wasmtime::component::Component;
 
@@ -36,16 +36,6 @@ impl Host {
         _observer: &dyn LoadObserver,
     ) -> Result<(Component, LoadStats), LoadError> {
         Err(self.no_compiler(wasm.path(), "compile"))
-    }
-
-    /// Would take the SnapStart snapshot of the component at `path`; a
-    /// snapshot already taken (as a package ships it) is returned as it is.
-    pub fn snapshot(&self, path: &Path, _config: &FunctionConfig) -> Result<PathBuf, LoadError> {
-        let wasm = WasmFile::open(path, &self.cache().digests_dir())?;
-        if wasm.is_snapshot() {
-            return Ok(path.to_owned());
-        }
-        Err(self.no_compiler(path, "take the SnapStart snapshot of"))
     }
 
     /// Would take the snapshot of `wasm`'s `init`.
