@@ -210,14 +210,27 @@ function installProcess() {
 // The bundle's file name in stack frames.
 const BUNDLE = '/var/task/index.js';
 
-// The bundle's source map, reduced by build.mjs to the user's segments.
-let sourceMap = null;
+// The bundle's source map, reduced by build.mjs to the user's segments. It
+// is read when a stack trace first needs it, not at init: most instances
+// never format one.
+let sourceMap;
+
+function bundleMap() {
+  if (sourceMap === undefined) {
+    try {
+      sourceMap = JSON.parse(readTask('index.map.json'));
+    } catch {
+      sourceMap = null;
+    }
+  }
+  return sourceMap;
+}
 
 // Where a place in the bundle (1-based line and column) came from in the
 // user's files, `/var/task/file.js:line:col`; `null` for code that is not
 // the user's.
 function userPlace(line, column) {
-  const map = sourceMap;
+  const map = bundleMap();
   const segments = map?.lines[line - 1];
   if (!segments) return null;
   let found = null;
@@ -295,7 +308,6 @@ function readTask(name) {
 // its line numbers are the bundle's; `sourceURL` names it in stack frames.
 function evaluateBundle() {
   const source = readTask('index.js');
-  sourceMap = JSON.parse(readTask('index.map.json'));
   const wrapped = (0, eval)(
     `(function (exports, require, module, __filename, __dirname) {${source}\n})\n//# sourceURL=${BUNDLE}`,
   );
@@ -339,16 +351,45 @@ async function runHooks(hooks) {
   for (const hook of hooks) await hook();
 }
 
-export async function init() {
+// The world's exports are plain functions that return their result, or a
+// promise of it while a handler or a hook is still running (componentize-js
+// then runs the event loop until it settles). An async function would cost
+// every call a generator, a promise and a captured stack for each level.
+const ok = (val) => ({ tag: 'ok', val });
+const initFailed = (e) => ({ tag: 'err', val: toFunctionError(e) });
+const failed = (e) => ({ tag: 'err', val: toFunctionError(e ?? new Error('the handler rejected')) });
+
+function isThenable(value) {
+  return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof value.then === 'function';
+}
+
+// `next(value)`, at once or when `value` (a promise) fulfills; what throws
+// or rejects goes to `onError`.
+function andThen(value, next, onError) {
+  const run = (v) => {
+    try {
+      return next(v);
+    } catch (e) {
+      return onError(e);
+    }
+  };
+  return isThenable(value) ? value.then(run, onError) : run(value);
+}
+
+export function init() {
   try {
     loadHandler();
-    if (process.env.AWS_LAMBDA_INITIALIZATION_TYPE === 'snap-start') {
-      await runHooks(beforeSnapshot);
-      restorePending = true;
-    }
-    return { tag: 'ok', val: undefined };
+    if (process.env.AWS_LAMBDA_INITIALIZATION_TYPE !== 'snap-start') return ok(undefined);
+    return andThen(
+      runHooks(beforeSnapshot),
+      () => {
+        restorePending = true;
+        return ok(undefined);
+      },
+      initFailed,
+    );
   } catch (e) {
-    return { tag: 'err', val: toFunctionError(e) };
+    return initFailed(e);
   }
 }
 
@@ -393,10 +434,17 @@ class Context {
   }
 }
 
+// What a settled callback handler answered.
+function settled([err, result]) {
+  if (err !== null && err !== undefined) throw err;
+  return result;
+}
+
 // Calls the handler the three ways Node's runtime allows: an async handler
 // (its promise is the answer), a callback handler (`callback(err, result)`,
-// or `context.succeed/fail/done`), or a plain function's return value.
-async function invoke(fn, payload, ctx) {
+// or `context.succeed/fail/done`), or a plain function's return value. The
+// answer, or a promise of it.
+function invoke(fn, payload, ctx) {
   let outcome = null;
   let wake = null;
   const settle = (err, result) => {
@@ -405,81 +453,109 @@ async function invoke(fn, payload, ctx) {
     wake?.();
   };
   const returned = fn(payload, new Context(ctx, settle), settle);
-  if (!outcome) {
-    if (returned && typeof returned.then === 'function') {
-      const value = await returned;
-      if (!outcome) return value;
-    } else if (fn.length < 3) {
-      return returned;
-    } else {
-      await new Promise((resolve) => {
-        wake = resolve;
-      });
-    }
-  }
-  const [err, result] = outcome;
-  if (err !== null && err !== undefined) throw err;
-  return result;
+  if (outcome) return settled(outcome);
+  if (isThenable(returned)) return returned.then((value) => (outcome ? settled(outcome) : value));
+  if (fn.length < 3) return returned;
+  return new Promise((resolve) => {
+    wake = resolve;
+  }).then(() => settled(outcome));
 }
 
 // What every invocation does first: the handler, hooks after a restore,
-// the trace id; then the event.
-async function begin(event, ctx) {
+// the trace id; then the event. `[fn, payload]`, or a promise of it while
+// after-restore hooks run.
+function begin(event, ctx) {
   currentRequestId = ctx.requestId;
   const fn = handler ?? loadHandler();
-  if (restorePending) {
-    restorePending = false;
-    await runHooks(afterRestore);
-  }
-  if (ctx.traceId) process.env._X_AMZN_TRACE_ID = ctx.traceId;
-  else delete process.env._X_AMZN_TRACE_ID;
-  const payload = event.length ? JSON.parse(decoder.decode(event)) : null;
-  return [fn, payload];
+  const rest = () => {
+    if (ctx.traceId) process.env._X_AMZN_TRACE_ID = ctx.traceId;
+    else delete process.env._X_AMZN_TRACE_ID;
+    return [fn, event.length ? JSON.parse(decoder.decode(event)) : null];
+  };
+  if (!restorePending) return rest();
+  restorePending = false;
+  return runHooks(afterRestore).then(rest);
 }
 
 function noSettle() {}
 
-// The response of a buffered handler, as JSON bytes.
-async function respond(fn, payload, ctx) {
-  const json = JSON.stringify(await invoke(fn, payload, ctx));
+// A buffered handler's answer as JSON bytes.
+function encodeResult(value) {
+  const json = JSON.stringify(value);
   return encoder.encode(json === undefined ? 'null' : json);
 }
 
-export async function handle(event, ctx) {
+export function handle(event, ctx) {
   try {
-    const [fn, payload] = await begin(event, ctx);
-    if (isStreaming(fn)) {
-      // Invoke on a streaming handler: everything it wrote, buffered.
-      const stream = await runStreaming(fn, payload, new Context(ctx, noSettle), false);
-      return { tag: 'ok', val: stream.bytes() };
-    }
-    return { tag: 'ok', val: await respond(fn, payload, ctx) };
+    return andThen(
+      begin(event, ctx),
+      ([fn, payload]) => {
+        if (isStreaming(fn)) {
+          // Invoke on a streaming handler: everything it wrote, buffered.
+          return runStreaming(fn, payload, new Context(ctx, noSettle), false).then((stream) => ok(stream.bytes()), failed);
+        }
+        return andThen(invoke(fn, payload, ctx), (value) => ok(encodeResult(value)), failed);
+      },
+      failed,
+    );
   } catch (e) {
-    return { tag: 'err', val: toFunctionError(e ?? new Error('the handler rejected')) };
+    return failed(e);
   }
 }
 
-export async function handleStream(event, ctx) {
+export function handleStream(event, ctx) {
   try {
-    const [fn, payload] = await begin(event, ctx);
-    if (isStreaming(fn)) {
-      await runStreaming(fn, payload, new Context(ctx, noSettle), true);
-    } else {
-      // A buffered handler answers a streamed invocation in one chunk; a
-      // client already gone has nothing to receive.
-      const bytes = await respond(fn, payload, ctx);
-      try {
-        writeResponse(bytes);
-      } catch {}
-    }
-    return { tag: 'ok', val: undefined };
+    return andThen(
+      begin(event, ctx),
+      ([fn, payload]) => {
+        if (isStreaming(fn)) {
+          return runStreaming(fn, payload, new Context(ctx, noSettle), true).then(() => ok(undefined), failed);
+        }
+        // A buffered handler answers a streamed invocation in one chunk; a
+        // client already gone has nothing to receive.
+        return andThen(
+          invoke(fn, payload, ctx),
+          (value) => {
+            const bytes = encodeResult(value);
+            try {
+              writeResponse(bytes);
+            } catch {}
+            return ok(undefined);
+          },
+          failed,
+        );
+      },
+      failed,
+    );
   } catch (e) {
-    return { tag: 'err', val: toFunctionError(e ?? new Error('the handler rejected')) };
+    return failed(e);
   }
 }
 
 // Build time: run once, inside the snapshot, the pure paths every
 // invocation takes, so that instances start with them compiled.
+//
+// componentize-js's generated bindings (which lift and lower every export
+// and import call) run in a global of their own, and SpiderMonkey creates a
+// global's standard classes on first use. No binding runs at build time, so
+// without this every instance would build Promise, the typed arrays, BigInt
+// and the iterators again on its first call: a third of a cold start. A
+// function made by that global's `Function` runs there.
+getEnvironment.constructor(`
+  const bytes = new Uint8Array(new ArrayBuffer(16).slice(0, 16));
+  const view = new DataView(bytes.buffer);
+  view.setInt8(0, 1, true);
+  view.setUint32(4, view.getUint32(0, true), true);
+  view.setBigInt64(8, BigInt.asUintN(64, BigInt(1)), true);
+  view.setFloat64(8, view.getFloat64(8, true) + Number(view.getBigUint64(8, true)), true);
+  for (const [k, v] of new Map([[Symbol('k'), [String(1), Boolean(1)]]])) v.includes(k);
+  new Set([1]).has(1);
+  JSON.stringify({ e: String(new TypeError('sample')) });
+  (async () => {
+    await null;
+  })();
+  Promise.resolve(1).then((v) => v);
+`)();
 {
   const sample = { a: [1, 'b', null, true, { c: 2.5 }] };
   JSON.parse(decoder.decode(encoder.encode(JSON.stringify(sample))));
@@ -494,6 +570,7 @@ export async function handleStream(event, ctx) {
 }
 {
   const ctx = { requestId: 'id', functionName: 'f', functionVersion: '$LATEST', invokedFunctionArn: 'arn', memoryLimitInMb: 128, deadlineMs: 0n, logGroupName: 'g', logStreamName: 's' };
-  invoke(async (event) => ({ statusCode: 200, body: JSON.stringify(event) }), { a: 1 }, ctx);
-  invoke((event, context, callback) => callback(null, event), { a: 1 }, ctx);
+  const respond = (value) => ok(encodeResult(value));
+  andThen(invoke(async (event) => ({ statusCode: 200, body: JSON.stringify(event) }), { a: 1 }, ctx), respond, failed);
+  andThen(invoke((event, context, callback) => callback(null, event), { a: 1 }, ctx), respond, failed);
 }
