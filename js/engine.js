@@ -30,10 +30,10 @@
 // lets one escape.
 
 import './early.js';
-import { getEnvironment } from 'wasi:cli/environment@0.2.12';
 import { getStdout } from 'wasi:cli/stdout@0.2.12';
 import { getDirectories } from 'wasi:filesystem/preopens@0.2.12';
 import { remainingTimeMs, writeResponse } from 'wasmfn:handler/runtime@0.2.0';
+import { bundle, environment } from 'wasmfn:js-handler/task@0.1.0';
 import * as keyvalueAtomics from 'wasi:keyvalue/atomics@0.2.0-draft';
 import * as keyvalueStore from 'wasi:keyvalue/store@0.2.0-draft';
 import { Buffer } from 'buffer';
@@ -159,9 +159,9 @@ globalThis.require ??= (name) => {
   throw e;
 };
 
-function installProcess() {
-  const env = Object.create(null);
-  for (const [k, v] of getEnvironment()) env[k] = v;
+// Node's `process`, with `env` from the environment's JSON object.
+function installProcess(envJson) {
+  const env = Object.assign(Object.create(null), JSON.parse(envJson));
   const started = Date.now();
   globalThis.process = {
     env,
@@ -280,7 +280,8 @@ function toFunctionError(err, errorType) {
 
 let handler = null;
 
-// A file of the function's code directory, as text.
+// A file of the function's code directory, as text, read through WASI (the
+// bundle itself comes from the host in one call, `task.bundle`).
 function readTask(name) {
   const preopens = getDirectories();
   let file = null;
@@ -307,7 +308,7 @@ function readTask(name) {
 // wrapper (format cjs), which stays on the bundle's first line so that
 // its line numbers are the bundle's; `sourceURL` names it in stack frames.
 function evaluateBundle() {
-  const source = readTask('index.js');
+  const source = bundle();
   const wrapped = (0, eval)(
     `(function (exports, require, module, __filename, __dirname) {${source}\n})\n//# sourceURL=${BUNDLE}`,
   );
@@ -318,7 +319,7 @@ function evaluateBundle() {
 
 function loadHandler() {
   if (handler) return handler;
-  installProcess();
+  installProcess(environment());
   // An exception at the module's scope fails init, as on Lambda.
   const module = evaluateBundle();
   // As in AWS's runtime, `_HANDLER` (`file.export`) names the export.
@@ -540,8 +541,9 @@ export function handleStream(event, ctx) {
 // global's standard classes on first use. No binding runs at build time, so
 // without this every instance would build Promise, the typed arrays, BigInt
 // and the iterators again on its first call: a third of a cold start. A
-// function made by that global's `Function` runs there.
-getEnvironment.constructor(`
+// function made by that global's `Function` (reached from an imported
+// binding) runs there.
+bundle.constructor(`
   const bytes = new Uint8Array(new ArrayBuffer(16).slice(0, 16));
   const view = new DataView(bytes.buffer);
   view.setInt8(0, 1, true);
@@ -570,6 +572,7 @@ getEnvironment.constructor(`
 }
 {
   const ctx = { requestId: 'id', functionName: 'f', functionVersion: '$LATEST', invokedFunctionArn: 'arn', memoryLimitInMb: 128, deadlineMs: 0n, logGroupName: 'g', logStreamName: 's' };
+  installProcess('{}');
   const respond = (value) => ok(encodeResult(value));
   andThen(invoke(async (event) => ({ statusCode: 200, body: JSON.stringify(event) }), { a: 1 }, ctx), respond, failed);
   andThen(invoke((event, context, callback) => callback(null, event), { a: 1 }, ctx), respond, failed);

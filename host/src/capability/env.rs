@@ -31,6 +31,21 @@ impl InstanceEnv {
     pub fn log_stream_name(&self) -> &Arc<str> {
         &self.log_stream_name
     }
+
+    /// The variables `get-environment` gives, as one JSON object (a later
+    /// one of a repeated name wins, as when a guest fills a map from the
+    /// list): the JavaScript engine's `process.env`, lifted as one string.
+    pub fn to_json(&self) -> String {
+        let mut vars = serde_json::Map::with_capacity(self.function.len() + 1);
+        for (name, value) in self.function.iter() {
+            vars.insert(name.clone(), value.clone().into());
+        }
+        vars.insert(
+            "AWS_LAMBDA_LOG_STREAM_NAME".to_owned(),
+            self.log_stream_name.to_string().into(),
+        );
+        serde_json::Value::Object(vars).to_string()
+    }
 }
 
 impl environment::Host for InstanceEnv {
@@ -52,5 +67,30 @@ impl environment::Host for InstanceEnv {
     /// Nor a working directory: paths resolve against the preopens.
     fn initial_cwd(&mut self) -> wasmtime::Result<Option<String>> {
         Ok(None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_json_holds_every_variable_and_a_later_repeat_wins() {
+        let function: Arc<[(String, String)]> = vec![
+            ("A".to_owned(), "1".to_owned()),
+            ("QUOTED".to_owned(), "say \"hi\"\n".to_owned()),
+            ("A".to_owned(), "2".to_owned()),
+        ]
+        .into();
+        let env = InstanceEnv::new(function, "2026/12/04/[$LATEST]abc".into());
+        let parsed: serde_json::Value = serde_json::from_str(&env.to_json()).unwrap();
+        assert_eq!(
+            parsed,
+            serde_json::json!({
+                "A": "2",
+                "QUOTED": "say \"hi\"\n",
+                "AWS_LAMBDA_LOG_STREAM_NAME": "2026/12/04/[$LATEST]abc",
+            })
+        );
     }
 }

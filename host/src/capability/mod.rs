@@ -1,5 +1,6 @@
 //! What a guest can reach beyond its own memory: key-value stores, outbound
-//! HTTP, its files (`/tmp`, `/opt`) and its environment.
+//! HTTP, its files (`/tmp`, `/opt`) and its environment, and what the
+//! JavaScript engine reads at init.
 //!
 //! Each capability is a WASI interface (or a wrapper of one) with an
 //! `add_to_linker` that is generic over the embedder's state and takes a
@@ -14,3 +15,4 @@ pub mod env;
 pub mod files;
 pub mod http;
 pub mod kv;
+pub mod task;

@@ -20,6 +20,7 @@ use crate::capability::files::descriptors::{self, OpenFiles, OpenFilesView};
 use crate::capability::files::{InstanceFiles, Preopens, PreopensView};
 use crate::capability::http::OutboundHooks;
 use crate::capability::kv::{self, Grants, KvView};
+use crate::capability::task::{self, TaskView};
 
 /// The state wasmtime keeps for one instance.
 pub struct InstanceState {
@@ -108,8 +109,8 @@ impl InstanceState {
 
     /// Links everything a guest may import: WASI 0.2, with the instance's
     /// own preopens, environment and checked `open-at` in place of
-    /// wasmtime-wasi's; outbound wasi:http; the key-value stores; and the
-    /// wasmfn runtime interface.
+    /// wasmtime-wasi's; outbound wasi:http; the key-value stores; what the
+    /// JavaScript engine reads at init; and the wasmfn runtime interface.
     pub fn add_to_linker(linker: &mut Linker<InstanceState>) -> wasmtime::Result<()> {
         wasmtime_wasi::p2::add_to_linker_async(linker)?;
         linker.allow_shadowing(true);
@@ -144,6 +145,10 @@ impl InstanceState {
         kv::add_to_linker(linker, |state| KvView {
             grants: &state.kv,
             table: &mut state.table,
+        })?;
+        task::add_to_linker(linker, |state| TaskView {
+            files: &state.files,
+            env: &state.env,
         })?;
         runtime::add_to_linker::<_, HasSelf<_>>(linker, |state| state)?;
         bindings::wasmfn::handler::types::add_to_linker::<_, HasSelf<_>>(linker, |state| state)?;

@@ -234,8 +234,8 @@ pub struct FunctionFiles {
     /// The directory mounted at `/opt` (if the function has layers),
     /// opened once for every instance.
     opt: Option<Dir>,
-    /// The directory mounted at `/var/task`, if any.
-    task: Option<Dir>,
+    /// The directory mounted at `/var/task`, if any, and its host path.
+    task: Option<(Dir, PathBuf)>,
     tmp_cap_bytes: u64,
     /// What every instance's `/tmp` starts with: for a function restored
     /// from a SnapStart snapshot, what its `init` left in `/tmp`.
@@ -291,7 +291,7 @@ impl FunctionFiles {
             }
         };
         let task = task_root
-            .map(|dir| open_dir(dir, FsPerms::ReadOnly))
+            .map(|dir| Ok::<_, std::io::Error>((open_dir(dir, FsPerms::ReadOnly)?, dir.to_owned())))
             .transpose()?;
         // In the background: a load should not wait for directories, and a
         // first instance that comes before them makes its own.
@@ -391,6 +391,17 @@ impl InstanceFiles {
         }
     }
 
+    /// The file `name` of the function's code directory (`/var/task`).
+    pub fn read_code(&self, name: &str) -> std::io::Result<Vec<u8>> {
+        match &self.function.task {
+            Some((_, path)) => std::fs::read(path.join(name)),
+            None => Err(std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "the function has no code directory (/var/task)",
+            )),
+        }
+    }
+
     /// The instance's `/tmp`, once the guest has asked for it.
     pub fn tmp_mut(&mut self) -> Option<&mut InstanceTmp> {
         self.tmp.as_mut().map(|(tmp, _)| tmp)
@@ -415,7 +426,7 @@ impl InstanceFiles {
         if let Some(opt) = &self.function.opt {
             dirs.push((opt.clone(), "/opt"));
         }
-        if let Some(task) = &self.function.task {
+        if let Some((task, _)) = &self.function.task {
             dirs.push((task.clone(), "/var/task"));
         }
         Ok(dirs)
