@@ -159,9 +159,10 @@ globalThis.require ??= (name) => {
   throw e;
 };
 
-// Node's `process`, with `env` from the environment's JSON object.
+// Node's `process`, with `env` parsed from the environment's JSON object
+// (a plain object, as Node's `process.env` is one with Object's prototype).
 function installProcess(envJson) {
-  const env = Object.assign(Object.create(null), JSON.parse(envJson));
+  const env = JSON.parse(envJson);
   const started = Date.now();
   globalThis.process = {
     env,
