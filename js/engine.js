@@ -10,14 +10,14 @@
 //
 // (`handle-stream` serves streamed invocations; see stream.js.)
 //
-// `init` reads the function's bundle from `/var/task/index.js` (the host
-// mounts the function's build directory there, read-only, as Lambda mounts
-// the function's code) and evaluates it as a CommonJS module, so module
-// scope runs at init with the real environment, as on Lambda. `handle`
-// turns a call into what AWS's Node.js runtime gives a handler: `event`,
-// the `context` object, async and callback handlers, `process.env`,
-// `console.*` as CloudWatch lines with their levels, and errors in
-// Lambda's shape.
+// `init` takes the function's bundle, `/var/task/index.js`, from the host
+// (`task.bundle`; the host mounts the function's build directory there,
+// read-only, as Lambda mounts the function's code) and evaluates it as a
+// CommonJS module, so module scope runs at init with the real environment,
+// as on Lambda. `handle` turns a call into what AWS's Node.js runtime
+// gives a handler: `event`, the `context` object, async and callback
+// handlers, `process.env`, `console.*` as CloudWatch lines with their
+// levels, and errors in Lambda's shape.
 //
 // componentize-js evaluates this module's top level at build time, inside
 // the snapshot, where the environment and the clock are the build's and
