@@ -192,6 +192,24 @@ fn init_failures_are_lambdas() {
     }
 }
 
+#[tokio::test]
+async fn the_engine_without_a_code_directory_fails_init_naming_the_bundle() {
+    let built = crate::support::js_probe();
+    let host = host();
+    // The engine loaded bare: no /var/task, so `task.bundle` has nothing
+    // to give.
+    let f = host
+        .load(&built.engine, FunctionConfig::new("no-code"))
+        .expect("load");
+    let inv = invoke(&f, &json!({})).await;
+    let err = inv.result.expect_err("init fails");
+    assert!(
+        err.error_message
+            .contains("reading /var/task/index.js: the function has no code directory"),
+        "{err:?}"
+    );
+}
+
 /// A one-function Node.js project in a fresh directory, invoked once.
 fn invoke_node_project(handler: &str, files: &[(&str, &str)]) -> std::process::Output {
     crate::support::invoke_project("nodejs20.x", handler, files)
