@@ -38,7 +38,8 @@ pub fn add_to_linker<T: 'static>(
         let text = read
             .map_err(|e| format!("reading /var/task/{BUNDLE}: {e}"))
             .and_then(|bytes| {
-                String::from_utf8(bytes)
+                std::str::from_utf8(&bytes)
+                    .map(str::to_owned)
                     .map_err(|_| format!("/var/task/{BUNDLE} is not UTF-8 text"))
             });
         Ok((text,))

@@ -39,6 +39,7 @@
 pub mod descriptors;
 pub mod tree;
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{channel, Sender};
@@ -236,6 +237,10 @@ pub struct FunctionFiles {
     opt: Option<Dir>,
     /// The directory mounted at `/var/task`, if any, and its host path.
     task: Option<(Dir, PathBuf)>,
+    /// Files of the code directory the host itself has read for the guest
+    /// (the JavaScript bundle), read once: a loaded function's code does
+    /// not change (a rebuild loads a new function).
+    code: Mutex<HashMap<String, Arc<[u8]>>>,
     tmp_cap_bytes: u64,
     /// What every instance's `/tmp` starts with: for a function restored
     /// from a SnapStart snapshot, what its `init` left in `/tmp`.
@@ -305,6 +310,7 @@ impl FunctionFiles {
             task,
             tmp_cap_bytes: u64::from(tmp_mb) << 20,
             tmp_seed: None,
+            code: Mutex::default(),
         })
     }
 
@@ -391,15 +397,22 @@ impl InstanceFiles {
         }
     }
 
-    /// The file `name` of the function's code directory (`/var/task`).
-    pub fn read_code(&self, name: &str) -> std::io::Result<Vec<u8>> {
-        match &self.function.task {
-            Some((_, path)) => std::fs::read(path.join(name)),
-            None => Err(std::io::Error::new(
+    /// The file `name` of the function's code directory (`/var/task`),
+    /// read from disk by the function's first instance that asks.
+    pub fn read_code(&self, name: &str) -> std::io::Result<Arc<[u8]>> {
+        let Some((_, path)) = &self.function.task else {
+            return Err(std::io::Error::new(
                 std::io::ErrorKind::NotFound,
                 "the function has no code directory (/var/task)",
-            )),
+            ));
+        };
+        let mut code = self.function.code.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(bytes) = code.get(name) {
+            return Ok(bytes.clone());
         }
+        let bytes: Arc<[u8]> = std::fs::read(path.join(name))?.into();
+        code.insert(name.to_owned(), bytes.clone());
+        Ok(bytes)
     }
 
     /// The instance's `/tmp`, once the guest has asked for it.
