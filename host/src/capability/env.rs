@@ -32,31 +32,39 @@ impl InstanceEnv {
         &self.log_stream_name
     }
 
-    /// The variables `get-environment` gives, as one JSON object (a later
-    /// one of a repeated name wins, as when a guest fills a map from the
-    /// list): the JavaScript engine's `process.env`, lifted as one string.
+    /// The instance's variables, in the order `get-environment` gives them:
+    /// the function's, then the log stream.
+    fn vars(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.function
+            .iter()
+            .map(|(name, value)| (name.as_str(), value.as_str()))
+            .chain(std::iter::once((
+                "AWS_LAMBDA_LOG_STREAM_NAME",
+                &*self.log_stream_name,
+            )))
+    }
+
+    /// The same variables as one JSON object, written from the borrowed
+    /// strings: the JavaScript engine's `process.env`, lifted as one string.
+    /// A repeated name is written twice, and a parser keeps the later one,
+    /// as a guest filling a map from the list would.
     pub fn to_json(&self) -> String {
-        let mut vars = serde_json::Map::with_capacity(self.function.len() + 1);
-        for (name, value) in self.function.iter() {
-            vars.insert(name.clone(), value.clone().into());
+        struct Vars<'a>(&'a InstanceEnv);
+        impl serde::Serialize for Vars<'_> {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.collect_map(self.0.vars())
+            }
         }
-        vars.insert(
-            "AWS_LAMBDA_LOG_STREAM_NAME".to_owned(),
-            self.log_stream_name.to_string().into(),
-        );
-        serde_json::Value::Object(vars).to_string()
+        serde_json::to_string(&Vars(self)).expect("a map of strings serializes")
     }
 }
 
 impl environment::Host for InstanceEnv {
     fn get_environment(&mut self) -> wasmtime::Result<Vec<(String, String)>> {
-        let mut vars = Vec::with_capacity(self.function.len() + 1);
-        vars.extend_from_slice(&self.function);
-        vars.push((
-            "AWS_LAMBDA_LOG_STREAM_NAME".to_owned(),
-            self.log_stream_name.to_string(),
-        ));
-        Ok(vars)
+        Ok(self
+            .vars()
+            .map(|(name, value)| (name.to_owned(), value.to_owned()))
+            .collect())
     }
 
     /// A Lambda handler has no command line.
