@@ -34,15 +34,8 @@ pub fn add_to_linker<T: 'static>(
 ) -> wasmtime::Result<()> {
     let mut task = linker.instance(INTERFACE)?;
     task.func_wrap("bundle", move |mut store: StoreContextMut<'_, T>, ()| {
-        let read = view(store.data_mut()).files.read_code(BUNDLE);
-        let text = read
-            .map_err(|e| format!("reading /var/task/{BUNDLE}: {e}"))
-            .and_then(|bytes| {
-                std::str::from_utf8(&bytes)
-                    .map(str::to_owned)
-                    .map_err(|_| format!("/var/task/{BUNDLE} is not UTF-8 text"))
-            });
-        Ok((text,))
+        let text = view(store.data_mut()).files.read_code(BUNDLE);
+        Ok((text.map_err(|e| format!("reading /var/task/{BUNDLE}: {e}")),))
     })?;
     task.func_wrap(
         "environment",

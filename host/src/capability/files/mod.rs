@@ -237,10 +237,10 @@ pub struct FunctionFiles {
     opt: Option<Dir>,
     /// The directory mounted at `/var/task`, if any, and its host path.
     task: Option<(Dir, PathBuf)>,
-    /// Files of the code directory the host itself has read for the guest
-    /// (the JavaScript bundle), read once: a loaded function's code does
-    /// not change (a rebuild loads a new function).
-    code: Mutex<HashMap<String, Arc<[u8]>>>,
+    /// Text files of the code directory the host itself has read for the
+    /// guest (the JavaScript bundle), read and checked once: a loaded
+    /// function's code does not change (a rebuild loads a new function).
+    code: Mutex<HashMap<String, Arc<str>>>,
     tmp_cap_bytes: u64,
     /// What every instance's `/tmp` starts with: for a function restored
     /// from a SnapStart snapshot, what its `init` left in `/tmp`.
@@ -397,9 +397,9 @@ impl InstanceFiles {
         }
     }
 
-    /// The file `name` of the function's code directory (`/var/task`),
+    /// The text file `name` of the function's code directory (`/var/task`),
     /// read from disk by the function's first instance that asks.
-    pub fn read_code(&self, name: &str) -> std::io::Result<Arc<[u8]>> {
+    pub fn read_code(&self, name: &str) -> std::io::Result<Arc<str>> {
         let Some((_, path)) = &self.function.task else {
             return Err(std::io::Error::new(
                 std::io::ErrorKind::NotFound,
@@ -407,12 +407,12 @@ impl InstanceFiles {
             ));
         };
         let mut code = self.function.code.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(bytes) = code.get(name) {
-            return Ok(bytes.clone());
+        if let Some(text) = code.get(name) {
+            return Ok(text.clone());
         }
-        let bytes: Arc<[u8]> = std::fs::read(path.join(name))?.into();
-        code.insert(name.to_owned(), bytes.clone());
-        Ok(bytes)
+        let text: Arc<str> = std::fs::read_to_string(path.join(name))?.into();
+        code.insert(name.to_owned(), text.clone());
+        Ok(text)
     }
 
     /// The instance's `/tmp`, once the guest has asked for it.
