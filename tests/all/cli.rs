@@ -295,6 +295,13 @@ fn bench_prints_the_table_and_writes_json_and_a_plot() {
         50
     );
     assert!(results["series"][0]["p50_us"].as_f64().unwrap() > 0.0);
+    // Each kind counts the page faults its calls took (a Rust hello's
+    // instances reuse a pool slot's resident pages, so it may be 0).
+    assert!(stdout.contains("faults/call"), "{stdout}");
+    for series in results["series"].as_array().unwrap() {
+        let faults = series["faults_per_call"].as_f64();
+        assert!(faults.is_some_and(|f| f >= 0.0), "{series:?}");
+    }
     let svg = std::fs::read_to_string(&svg_out).unwrap();
     assert!(
         svg.starts_with("<svg") && svg.contains("<polyline"),

@@ -154,6 +154,7 @@ async fn measure(
     // Cold: the fresh policy without spares creates an instance (and runs
     // init) inside every request.
     let mut cold = Vec::with_capacity(args.cold);
+    let faults = Faults::start();
     for _ in 0..args.cold {
         let start = Instant::now();
         let inv = fresh.invoke(event, InvokeRequest::default()).await?;
@@ -161,20 +162,27 @@ async fn measure(
         inv.result
             .map_err(|e| anyhow::anyhow!("cold invocation failed: {e}"))?;
     }
+    let cold_faults = faults.taken();
 
     // Spare: an instance made and initialized beforehand, called once.
+    // Its faults are those of the timed call alone.
     let mut spare = Vec::with_capacity(args.cold);
+    let mut spare_faults = Some(0);
     for _ in 0..args.cold {
         let (instance, _, _) = warm.cold_instance().await;
         let mut instance = instance.map_err(|e| anyhow::anyhow!("instantiation failed: {e}"))?;
+        let faults = Faults::start();
         let start = Instant::now();
         let result = warm.invoke_on(&mut instance, event).await;
         spare.push(start.elapsed());
+        spare_faults = spare_faults.zip(faults.taken()).map(|(a, b)| a + b);
         result.map_err(|e| anyhow::anyhow!("spare invocation failed: {e}"))?;
     }
 
     // Warm, one caller, then `concurrency` callers.
+    let faults = Faults::start();
     let (warm_samples, one) = warm_run(warm, event, args.warm, 1).await?;
+    let warm_faults = faults.taken();
     let mut throughput = vec![one];
     if args.concurrency > 1 {
         let (_, many) = warm_run(warm, event, args.warm, args.concurrency).await?;
@@ -192,9 +200,9 @@ async fn measure(
         cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
         allocator: format!("{:?}", host.allocator()),
         series: vec![
-            Series::new("cold", cold),
-            Series::new("spare", spare),
-            Series::new("warm", warm_samples),
+            Series::new("cold", cold).with_faults(cold_faults),
+            Series::new("spare", spare).with_faults(spare_faults),
+            Series::new("warm", warm_samples).with_faults(warm_faults),
         ],
         throughput,
         hold,
@@ -264,6 +272,30 @@ async fn hold_instances(f: &Arc<Function>, event: &[u8], n: usize) -> anyhow::Re
     })
 }
 
+/// The process's minor page faults from a point on (Linux; `None`
+/// elsewhere). A cold start's faults are most of what separates it from a
+/// spare: each page an instance writes into its copy-on-write memory image,
+/// or reads after the pool's reset gave it back, is one.
+struct Faults(Option<u64>);
+
+impl Faults {
+    fn start() -> Self {
+        Faults(minor_faults())
+    }
+
+    fn taken(&self) -> Option<u64> {
+        Some(minor_faults()?.saturating_sub(self.0?))
+    }
+}
+
+/// `minflt`, the tenth field of `/proc/self/stat` (the seventh after the
+/// command's closing parenthesis, which may itself hold spaces).
+fn minor_faults() -> Option<u64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let (_, fields) = stat.rsplit_once(')')?;
+    fields.split_whitespace().nth(7)?.parse().ok()
+}
+
 /// The process's resident set, in MiB (Linux; 0 elsewhere).
 fn rss_mib() -> f64 {
     std::fs::read_to_string("/proc/self/status")
@@ -288,19 +320,23 @@ fn print_table(r: &Results) {
         r.function, r.event_bytes, r.cpus, r.allocator
     );
     println!(
-        "{:<6} {:>7} {:>11} {:>11} {:>11} {:>11} {:>9}",
-        "kind", "n", "p50", "p90", "p99", "max", "p50/warm"
+        "{:<6} {:>7} {:>11} {:>11} {:>11} {:>11} {:>9} {:>12}",
+        "kind", "n", "p50", "p90", "p99", "max", "p50/warm", "faults/call"
     );
     for s in &r.series {
+        let faults = s
+            .faults_per_call
+            .map_or_else(|| "-".to_owned(), |f| format!("{f:.1}"));
         println!(
-            "{:<6} {:>7} {:>11} {:>11} {:>11} {:>11} {:>8.2}×",
+            "{:<6} {:>7} {:>11} {:>11} {:>11} {:>11} {:>8.2}× {:>12}",
             s.kind,
             s.samples_us.len(),
             us(s.p50_us),
             us(s.p90_us),
             us(s.p99_us),
             us(s.max_us),
-            s.p50_us / warm_p50
+            s.p50_us / warm_p50,
+            faults
         );
     }
     for t in &r.throughput {

@@ -20,6 +20,9 @@ pub struct Series {
     pub p99_us: f64,
     /// Slowest, µs.
     pub max_us: f64,
+    /// Page faults the process took per invocation, on average (Linux):
+    /// what a new instance costs in copy-on-write and re-mapped pages.
+    pub faults_per_call: Option<f64>,
 }
 
 impl Series {
@@ -40,6 +43,14 @@ impl Series {
             p99_us: pct(0.99),
             max_us: us.last().copied().unwrap_or(0.0),
             samples_us: us,
+            faults_per_call: None,
         }
+    }
+
+    /// The series with the page faults counted over its invocations.
+    pub fn with_faults(mut self, faults: Option<u64>) -> Self {
+        let n = self.samples_us.len().max(1) as f64;
+        self.faults_per_call = faults.map(|f| f as f64 / n);
+        self
     }
 }
