@@ -233,7 +233,14 @@ fn an_unknown_function_name_lists_the_known_ones() {
 #[test]
 fn a_missing_wasm_file_is_a_clear_error() {
     let out = wasmfn(&shared_cache(), &["invoke", "missing/thing.wasm"], None);
-    assert_clean_failure(&out, &["missing/thing.wasm"]);
+    assert_clean_failure(&out, &["missing/thing.wasm", "build the function first"]);
+    // The cause is said once, inside the sentence, not again after it.
+    let stderr = text(&out.stderr);
+    assert_eq!(
+        stderr.matches("No such file or directory").count(),
+        1,
+        "{stderr}"
+    );
 }
 
 #[test]
