@@ -6,6 +6,12 @@
 //! * [`LoadError`] is what an *operator* sees when a function cannot be made
 //!   ready: a missing file, bytes that are not a component, a component that
 //!   does not speak the wasmfn ABI. Every variant names the thing and the fix.
+//!
+//! An error that says its cause inside its own sentence, before the fix,
+//! keeps that cause in a field named `reason`, never `source`: as the
+//! error's `source()`, `{:#}` (the CLI, the Lambda runtime's init error,
+//! `--watch`) would print it a second time after the fix. The host's other
+//! error types follow the same rule.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -79,12 +85,12 @@ impl std::error::Error for FunctionError {}
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
     /// The file does not exist or cannot be read.
-    #[error("cannot read `{path}`: {source}. Check the path, or build the function first")]
+    #[error("cannot read `{path}`: {reason}. Check the path, or build the function first")]
     Read {
         /// The file that could not be read.
         path: PathBuf,
         /// The underlying I/O error.
-        source: std::io::Error,
+        reason: std::io::Error,
     },
     /// The bytes are not WebAssembly at all.
     #[error("`{path}` is not a WebAssembly file (it does not start with `\\0asm`). Pass the `.wasm` built by `cargo build --target wasm32-wasip2`")]
@@ -133,12 +139,12 @@ pub enum LoadError {
         message: String,
     },
     /// The function's `/tmp` root or `/opt` layers could not be set up.
-    #[error("function `{function}`: cannot set up its files (/tmp, layers at /opt): {source}. Check that each layer is a readable directory")]
+    #[error("function `{function}`: cannot set up its files (/tmp, layers at /opt): {reason}. Check that each layer is a readable directory")]
     Files {
         /// The function.
         function: String,
         /// The I/O error.
-        source: std::io::Error,
+        reason: std::io::Error,
     },
     /// A granted key-value store could not be opened.
     #[error("function `{function}`: {message}. Check the store's path, and that no other process has it open")]

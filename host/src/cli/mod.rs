@@ -150,27 +150,10 @@ pub fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("wasmfn: error: {}", describe(&e));
+            eprintln!("wasmfn: error: {e:#}");
             ExitCode::from(2)
         }
     }
-}
-
-/// The error and its causes, as `{:#}` joins them, less each cause whose
-/// text the message already holds: most of the host's errors name their
-/// cause in their own sentence, before saying what to do about it.
-fn describe(e: &anyhow::Error) -> String {
-    let mut text = String::new();
-    for cause in e.chain() {
-        let cause = cause.to_string();
-        if text.is_empty() {
-            text = cause;
-        } else if !text.contains(&cause) {
-            text.push_str(": ");
-            text.push_str(&cause);
-        }
-    }
-    text
 }
 
 impl Cli {

@@ -270,9 +270,9 @@ impl Host {
             config.tmp_mb,
             self.options.tmp_ready,
         )
-        .map_err(|source| LoadError::Files {
+        .map_err(|reason| LoadError::Files {
             function: config.name.clone(),
-            source,
+            reason,
         })?
         .with_tmp_seed(tmp_seed);
         let mut kv = Grants::default();

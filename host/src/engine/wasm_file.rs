@@ -29,9 +29,9 @@ impl WasmFile {
     /// Opens the component at `path`, recalling its digest from `memo_dir`
     /// or reading it (and then remembering it there, if it can).
     pub fn open(path: &Path, memo_dir: &Path) -> Result<Self, LoadError> {
-        let read_error = |source| LoadError::Read {
+        let read_error = |reason| LoadError::Read {
             path: path.to_owned(),
-            source,
+            reason,
         };
         let meta = std::fs::metadata(path).map_err(read_error)?;
         let memo = memo_path(memo_dir, path);
@@ -86,9 +86,9 @@ impl WasmFile {
     /// read: a file replaced since it was opened is the new file.
     pub fn bytes(&mut self) -> Result<&[u8], LoadError> {
         if self.bytes.is_none() {
-            let bytes = std::fs::read(&self.path).map_err(|source| LoadError::Read {
+            let bytes = std::fs::read(&self.path).map_err(|reason| LoadError::Read {
                 path: self.path.clone(),
-                source,
+                reason,
             })?;
             *self = Self::with_bytes(&self.path, bytes)?;
         }

@@ -51,12 +51,12 @@ pub const DEFAULT_MANIFEST: &str = "serverless.yml";
 #[derive(Debug, thiserror::Error)]
 pub enum ManifestError {
     /// The file could not be read.
-    #[error("cannot read manifest `{path}`: {source}")]
+    #[error("cannot read manifest `{path}`: {reason}")]
     Read {
         /// The manifest path.
         path: PathBuf,
         /// The I/O error.
-        source: std::io::Error,
+        reason: std::io::Error,
     },
     /// The YAML is malformed or has the wrong shape.
     #[error("{path}:{line}:{column}: {message}")]
@@ -71,12 +71,12 @@ pub enum ManifestError {
         message: String,
     },
     /// A `${...}` variable that cannot be resolved.
-    #[error("{path}: {source}")]
+    #[error("{path}: {reason}")]
     Variable {
         /// The manifest path.
         path: PathBuf,
         /// Which variable, where, and why.
-        source: variables::VariableError,
+        reason: variables::VariableError,
     },
     /// A layer that is not a directory.
     #[error("{path}: function `{function}`: layer `{layer}` is not a directory. A layer here is a directory (relative to the manifest) whose files appear read-only under /opt")]
@@ -334,9 +334,9 @@ impl Manifest {
     /// Reads and parses `path`. Returns the manifest and a warning for every
     /// key it ignored.
     pub fn load(path: &Path) -> Result<(Manifest, Vec<String>), ManifestError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ManifestError::Read {
+        let text = std::fs::read_to_string(path).map_err(|reason| ManifestError::Read {
             path: path.to_owned(),
-            source,
+            reason,
         })?;
         Self::parse(path, &text)
     }
@@ -361,9 +361,9 @@ impl Manifest {
             // Resolved on the document, then read from it: a shape error
             // names the key instead of a line.
             let mut doc: serde_yaml_ng::Value = serde_yaml_ng::from_str(text).map_err(located)?;
-            variables::resolve(&mut doc).map_err(|source| ManifestError::Variable {
+            variables::resolve(&mut doc).map_err(|reason| ManifestError::Variable {
                 path: path.to_owned(),
-                source,
+                reason,
             })?;
             let result: Result<Manifest, _> = serde_ignored::deserialize(doc, |key| {
                 ignored.push(key.to_string());

@@ -18,12 +18,12 @@ pub const GUEST_TARGET: &str = "wasm32-wasip2";
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
     /// cargo could not be started.
-    #[error("cannot run cargo to build `{dir}`: {source}. Install Rust with rustup")]
+    #[error("cannot run cargo to build `{dir}`: {reason}. Install Rust with rustup")]
     Spawn {
         /// The crate or workspace directory.
         dir: PathBuf,
         /// Why spawning failed.
-        source: std::io::Error,
+        reason: std::io::Error,
     },
     /// The toolchain has no standard library for the guest target.
     #[error("the wasm32-wasip2 target is not installed for the toolchain building `{dir}`. Run `rustup target add wasm32-wasip2` there")]
@@ -168,9 +168,9 @@ impl GuestBuilder {
         if let Some(target_dir) = &self.target_dir {
             cmd.env("CARGO_TARGET_DIR", target_dir);
         }
-        let output = cmd.output().map_err(|source| BuildError::Spawn {
+        let output = cmd.output().map_err(|reason| BuildError::Spawn {
             dir: dir.to_owned(),
-            source,
+            reason,
         })?;
         let stdout = String::from_utf8_lossy(&output.stdout);
         if !output.status.success() {

@@ -50,12 +50,12 @@ const TOOLCHAIN: &[&[(&str, &str)]] = &[FILES, toolchain::ENGINE_WIT, toolchain:
 #[derive(Debug, thiserror::Error)]
 pub enum JsBuildError {
     /// `node` or `npm` could not be started.
-    #[error("cannot run `{program}` to build JavaScript handlers: {source}. Install Node.js 18 or later (with npm)")]
+    #[error("cannot run `{program}` to build JavaScript handlers: {reason}. Install Node.js 18 or later (with npm)")]
     Spawn {
         /// The program.
         program: &'static str,
         /// Why it could not start.
-        source: std::io::Error,
+        reason: std::io::Error,
     },
     /// Installing the toolchain's packages failed.
     #[error("installing the JavaScript toolchain (`npm ci` in `{dir}`) failed; npm's output is above. Check that the npm registry is reachable")]
@@ -81,12 +81,12 @@ pub enum JsBuildError {
         message: String,
     },
     /// The toolchain or cache directory could not be written.
-    #[error("JavaScript build directory `{dir}`: {source}")]
+    #[error("JavaScript build directory `{dir}`: {reason}")]
     Io {
         /// The directory.
         dir: PathBuf,
         /// The I/O error.
-        source: std::io::Error,
+        reason: std::io::Error,
     },
 }
 
@@ -154,9 +154,9 @@ impl JsBuilder {
                 return Ok(JsFunction { engine, task_root });
             }
         }
-        let io = |source| JsBuildError::Io {
+        let io = |reason| JsBuildError::Io {
             dir: dir.clone(),
-            source,
+            reason,
         };
         std::fs::create_dir_all(&dir).map_err(io)?;
         // Bundled beside its final place and renamed into it, so that a
@@ -232,9 +232,9 @@ impl JsBuilder {
                 message: String::from_utf8_lossy(&out.stderr).trim().to_string(),
             });
         }
-        std::fs::rename(&staged, &engine).map_err(|source| JsBuildError::Io {
+        std::fs::rename(&staged, &engine).map_err(|reason| JsBuildError::Io {
             dir: toolchain.to_owned(),
-            source,
+            reason,
         })?;
         Ok(engine)
     }
@@ -247,9 +247,9 @@ impl JsBuilder {
         if dir.join(".installed").is_file() {
             return Ok(dir);
         }
-        let io = |source| JsBuildError::Io {
+        let io = |reason| JsBuildError::Io {
             dir: dir.clone(),
-            source,
+            reason,
         };
         let packages = self.packages()?;
         // Written beside its final place and renamed into it, so that a
@@ -278,9 +278,9 @@ impl JsBuilder {
         if dir.join(".installed").is_file() {
             return Ok(modules);
         }
-        let io = |source| JsBuildError::Io {
+        let io = |reason| JsBuildError::Io {
             dir: dir.clone(),
-            source,
+            reason,
         };
         let staging = self
             .root
@@ -301,9 +301,9 @@ impl JsBuilder {
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .status()
-            .map_err(|source| JsBuildError::Spawn {
+            .map_err(|reason| JsBuildError::Spawn {
                 program: "npm",
-                source,
+                reason,
             })?;
         if !status.success() {
             let _ = std::fs::remove_dir_all(&staging);
@@ -320,9 +320,9 @@ fn run(command: &mut Command) -> Result<std::process::Output, JsBuildError> {
     command
         .stdin(Stdio::null())
         .output()
-        .map_err(|source| JsBuildError::Spawn {
+        .map_err(|reason| JsBuildError::Spawn {
             program: "node",
-            source,
+            reason,
         })
 }
 

@@ -45,12 +45,12 @@ const TOOLCHAIN: &[&[(&str, &str)]] = &[FILES, toolchain::ENGINE_WIT, toolchain:
 #[derive(Debug, thiserror::Error)]
 pub enum PyBuildError {
     /// `python3` or a toolchain program could not be started.
-    #[error("cannot run `{program}` to build the Python engine: {source}. Install Python 3.9 or later (with venv)")]
+    #[error("cannot run `{program}` to build the Python engine: {reason}. Install Python 3.9 or later (with venv)")]
     Spawn {
         /// The program.
         program: String,
         /// Why it could not start.
-        source: std::io::Error,
+        reason: std::io::Error,
     },
     /// Installing componentize-py failed.
     #[error("installing the Python toolchain (componentize-py, in `{dir}`) failed:\n{message}\nCheck that PyPI is reachable")]
@@ -67,12 +67,12 @@ pub enum PyBuildError {
         message: String,
     },
     /// The toolchain directory could not be written.
-    #[error("Python build directory `{dir}`: {source}")]
+    #[error("Python build directory `{dir}`: {reason}")]
     Io {
         /// The directory.
         dir: PathBuf,
         /// The I/O error.
-        source: std::io::Error,
+        reason: std::io::Error,
     },
 }
 
@@ -125,9 +125,9 @@ impl PyBuilder {
         if dir.join(".installed").is_file() {
             return Ok(engine);
         }
-        let io = |source| PyBuildError::Io {
+        let io = |reason| PyBuildError::Io {
             dir: dir.clone(),
-            source,
+            reason,
         };
         let staging = self
             .root
@@ -203,9 +203,9 @@ fn run(command: &mut Command, dir: &Path) -> Result<std::process::Output, PyBuil
         .current_dir(dir)
         .stdin(Stdio::null())
         .output()
-        .map_err(|source| PyBuildError::Spawn {
+        .map_err(|reason| PyBuildError::Spawn {
             program: command.get_program().to_string_lossy().into_owned(),
-            source,
+            reason,
         })
 }
 

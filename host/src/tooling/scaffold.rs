@@ -102,12 +102,12 @@ pub enum ScaffoldError {
     #[error("no wasmfn guest SDK at {}: pass --sdk with the path of the repository's guest-sdk directory", .0.display())]
     NoSdk(PathBuf),
     /// Writing failed.
-    #[error("writing {}: {source}", path.display())]
+    #[error("writing {}: {reason}", path.display())]
     Io {
         /// What was being written.
         path: PathBuf,
         /// Why it failed.
-        source: std::io::Error,
+        reason: std::io::Error,
     },
 }
 
@@ -185,9 +185,9 @@ pub fn create(
     let mut written = Vec::new();
     for (relative, text) in files {
         let path = dir.join(relative);
-        let io = |source| ScaffoldError::Io {
+        let io = |reason| ScaffoldError::Io {
             path: path.clone(),
-            source,
+            reason,
         };
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).map_err(io)?;
